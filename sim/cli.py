@@ -1,0 +1,186 @@
+"""The ``sim`` command: a thin layer over the library (one function per command).
+
+Every bad input ends in one line on stderr naming the file, the key and what is allowed,
+and exit status 2; nothing is written before the input has been checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.batch import BatchError, BatchResult, default_workers, prepare, run_batch
+from sim.outcomes import OutcomeTally
+from sim.results import ResultsError
+from sim.scenario import ScenarioError, load_scenario
+from sim.sweep import cli_parameters
+
+USER_ERRORS = (ScenarioError, BatchError, ResultsError)
+
+
+def format_summary(tally: OutcomeTally, title: str) -> str:
+    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   95% interval"]
+    for key, value, p, (lo, hi) in tally.lines():
+        lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
+    median = tally.median_weeks()
+    lines.append(
+        "median weeks to government (from election day, runs that formed one): "
+        + ("none formed" if median is None else f"{median:g}")
+    )
+    if tally.n:
+        lines.append(f"mean casualties per run: {tally.casualties / tally.n:.1f}")
+    return "\n".join(lines)
+
+
+def _report_batch(result: BatchResult) -> int:
+    m = result.manifest
+    session = m["sessions"][-1]
+    title = (
+        f"{m['scenario_name']}: {result.total} runs ({result.completed_now} now, "
+        f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
+        f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
+    )
+    print(format_summary(result.tally, title))
+    if result.failed:
+        print(
+            f"{result.failed} run(s) failed: see the 'error' column of the run table",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _default_out(scenario_path: str) -> Path:
+    return Path("results") / Path(scenario_path).stem
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
+    out = Path(args.out) if args.out else _default_out(args.scenario)
+    result = run_batch(
+        exp,
+        out,
+        workers=args.workers,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    return _report_batch(result)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    params = cli_parameters(args.param, args.method, args.scenario)
+    sweep = {"method": args.method, "parameters": params}
+    if args.method == "lhs":
+        sweep["samples"] = args.samples
+    exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
+    out = (
+        Path(args.out)
+        if args.out
+        else _default_out(args.scenario).with_name(_default_out(args.scenario).name + "_sweep")
+    )
+    result = run_batch(
+        exp,
+        out,
+        workers=args.workers,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    return _report_batch(result)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.scenario)
+    exp = prepare(args.scenario)
+    seats = sum(f.seats for f in sc.factions.values())
+    print(
+        f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
+        f"({seats} seats), {len(sc.patrons)} patrons, {len(sc.blocs)} blocs, "
+        f"{len(exp.points)} point(s), hash {exp.scenario_hash[:12]}"
+    )
+    return 0
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=int, default=None, help="batch seed (default: the scenario's seed)"
+    )
+    p.add_argument("--out", default=None, help="output directory (default: results/<name>)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"worker processes (default: all cores, {default_workers()} here)",
+    )
+    p.add_argument("--backend", choices=["local", "dask"], default="local")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running Dask scheduler (with --backend dask)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sim",
+        description="Agent-based simulator of government formation and "
+        "escalation in Iraq after the 2021 election.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run replicates of a scenario and summarise the outcomes")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="replicates (per sweep point if the file has a [sweep]); default 100",
+    )
+    _batch_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("sweep", help="vary parameters over a grid or a Latin hypercube")
+    p.add_argument("scenario")
+    p.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        help="KEY=V1,V2,... (grid) or KEY=LOW:HIGH (lhs); dotted keys, repeatable",
+    )
+    p.add_argument("--method", choices=["grid", "lhs"], default="grid")
+    p.add_argument("--samples", type=int, default=10, help="Latin hypercube points")
+    p.add_argument("--replicates", type=int, default=None, help="runs per point (default 100)")
+    _batch_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("validate", help="check a scenario file and print what it holds")
+    p.add_argument("scenario")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

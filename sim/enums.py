@@ -1,0 +1,60 @@
+"""Discrete states of the model, named in the domain's words."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class EscalationLevel(IntEnum):
+    """The escalation ladder of DESIGN.md, one rung a week at most."""
+
+    POLITICS = 0  # ordinary politics
+    THREATS = 1  # "dire consequences" statements
+    PROTESTS = 2  # protests and sit-ins
+    CLASHES = 3  # clashes with security forces, with casualties
+    TARGETED_ATTACKS = 4  # attacks on officials, the incumbent included
+    ARMED_CONFLICT = 5  # armed conflict between factions of one community
+
+
+class Stage(IntEnum):
+    """Where the constitutional sequence stands."""
+
+    AWAITING_SESSION = 0  # results not yet certified, parliament not convened
+    SPEAKER = 1
+    PRESIDENT = 2
+    NOMINATION = 3
+    CABINET = 4
+    FORMED = 5
+
+
+class GovernmentType(StrEnum):
+    MAJORITY = "majority"
+    CONSENSUS = "consensus"
+    NONE = "none"
+
+
+class PMKind(StrEnum):
+    INCUMBENT = "incumbent"
+    FORMATEUR = "formateur"
+    COMPROMISE = "compromise"
+    NONE = "none"
+
+
+class PMFStatus(StrEnum):
+    INTACT = "intact"
+    CURTAILED = "curtailed"
+    DISSOLVED = "dissolved"
+
+
+class Community(StrEnum):
+    SHIA = "shia"
+    KURD = "kurd"
+    SUNNI = "sunni"
+    MINORITY = "minority"
+    CROSS_SECTARIAN = "cross-sectarian"
+
+
+#: The issues every faction takes a position on, in [-1, 1]. The PMF mandate is the issue
+#: the article puts at the centre: +1 defends the PMF's legal mandate, -1 would end it.
+ISSUES = ("pmf_mandate", "us_presence", "shia_vote_sharing")
+PMF_ISSUE = ISSUES.index("pmf_mandate")
