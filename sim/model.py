@@ -96,7 +96,9 @@ class FormationModel(mesa.Model):
         self.factions = [Faction(self, i, name) for i, name in enumerate(compiled.names)]
         self.patrons = [Patron(self, p, name) for p, name in enumerate(compiled.patron_names)]
         inc = sc.incumbent
-        self.incumbent = Incumbent(self, inc.legitimacy, inc.present)
+        self.incumbent = Incumbent(self, inc.legitimacy, inc.present, inc.alive)
+        if inc.present and not inc.alive:  # a scenario that starts after his killing
+            self._incumbent_killed()
         self.incumbent_faction = compiled.names.index(inc.faction) if inc.faction else -1
         self.process = ConstitutionalProcess(sc.clock.first_session_week)
         self.week = sc.clock.start_week
@@ -461,10 +463,8 @@ class FormationModel(mesa.Model):
             lethal = cfg.attack_lethality * (1.0 - cfg.security_capacity)
             legit = self.state["legitimacy"]
             if u[1, i] < lethal:
-                inc.alive = False
                 legit[i] = max(0.0, legit[i] - 2 * cfg.attacker_legitimacy_cost)
-                supporters = self.world["incumbent_supporters"]
-                self.state["grievance"] = np.minimum(self.state["grievance"] + 0.3 * supporters, 1)
+                self._incumbent_killed()
                 return
             inc.failed_attacks += 1
             inc.legitimacy = patrons.backfire(inc.legitimacy, cfg.backfire_legitimacy)
@@ -473,6 +473,13 @@ class FormationModel(mesa.Model):
             blame = cfg.patience_cost * np.maximum(self.state["alignment"][i], 0)
             self.state["patience"][:, i] = np.maximum(self.state["patience"][:, i] - blame, 0.0)
             self._refresh_alignment()
+
+    def _incumbent_killed(self) -> None:
+        """His killing leaves the state weaker and enrages those who backed him."""
+        self.incumbent.alive = False
+        supporters = self.world["incumbent_supporters"]
+        bump = self.scenario.grievance.incumbent_killed
+        self.state["grievance"] = np.minimum(self.state["grievance"] + bump * supporters, 1.0)
 
     # ------------------------------------------------------------------ records
     def _record(self) -> None:

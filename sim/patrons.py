@@ -43,10 +43,10 @@ class Patron(mesa.Agent):
 class Incumbent(mesa.Agent):
     """The caretaker prime minister: state that is his alone, kept on the agent."""
 
-    def __init__(self, model: FormationModel, legitimacy: float, present: bool):
+    def __init__(self, model: FormationModel, legitimacy: float, present: bool, alive: bool):
         super().__init__(model)
         self.legitimacy = legitimacy
-        self.alive = present
+        self.alive = present and alive
         self.present = present
         self.attacks = 0
         self.failed_attacks = 0

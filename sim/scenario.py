@@ -107,6 +107,7 @@ class Patron(Section):
 
 class Incumbent(Section):
     present: bool = True
+    alive: bool = True
     faction: str = ""
     legitimacy: Unit
     resolve: Unit
@@ -162,6 +163,7 @@ class Grievance(Section):
     guarantee_relief: NonNegative
     casualty: NonNegative
     protest_relief: NonNegative
+    incumbent_killed: NonNegative
 
 
 class Escalation(Section):
