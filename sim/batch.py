@@ -170,14 +170,23 @@ def prepare(
     runs: int | None = None,
     seed: int | None = None,
     sweep: dict | None = None,
+    points: list[dict[str, float]] | None = None,
 ) -> Experiment:
-    """Load and validate a scenario (and its sweep, from the file or ``sweep``)."""
+    """Load and validate a scenario (and its sweep, from the file or ``sweep``).
+
+    ``points`` gives the sweep points explicitly (dotted key -> value, one dict a point, all
+    with the same keys), e.g. a sensitivity design from SALib; the file's ``[sweep]`` is then
+    not used. Each point is validated like any sweep point.
+    """
     path = Path(path)
     raw, origin = resolve_raw(path)
     if sweep is not None:
         raw = {**raw, "sweep": sweep}
     scenario = validate(raw, origin, str(path))
-    point_values, sweep_replicates = parse_sweep(raw, str(path))
+    if points is not None:
+        point_values, sweep_replicates = [dict(p) for p in points], None
+    else:
+        point_values, sweep_replicates = parse_sweep(raw, str(path))
     if point_values:
         points = build_points(raw, point_values, origin, str(path))
     else:

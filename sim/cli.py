@@ -93,6 +93,55 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _report_batch(result)
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.sensitivity import format_summary as format_sensitivity
+    from sim.sensitivity import run_sensitivity
+
+    default = _default_out(args.scenario)
+    out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
+    samples = args.samples or (10 if args.method == "morris" else 64)
+    result = run_sensitivity(
+        args.scenario,
+        out,
+        method=args.method,
+        samples=samples,
+        replicates=args.replicates,
+        seed=args.seed,
+        params=args.param,
+        levels=args.levels,
+        workers=args.workers,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    print(format_sensitivity(result.summary))
+    session = result.batch.manifest["sessions"][-1]
+    print(
+        f"{result.batch.total} runs ({result.batch.completed_now} now, {result.batch.resumed} "
+        f"resumed), {result.batch.failed} failed; {session['seconds']:.1f} s on "
+        f"{session['workers']} worker(s); indices, plot and summary in {out / 'sensitivity'}"
+    )
+    return 1 if result.batch.failed else 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from sim.discovery import discover, format_discovery
+
+    found = discover(
+        args.directory,
+        args.outcome,
+        alpha=args.alpha,
+        mass_min=args.mass_min,
+        min_coverage=args.min_coverage,
+        step=args.step,
+        csv=args.csv,
+    )
+    print(format_discovery(found))
+    print(f"box, trajectory, plot and summary in {found.out / 'discovery'}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     exp = prepare(args.scenario)
@@ -160,6 +209,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=int, default=None, help="runs per point (default 100)")
     _batch_options(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "sensitivity", help="rank the parameters of the scenario's [ranges] by their influence"
+    )
+    p.add_argument("scenario")
+    p.add_argument("--method", choices=["morris", "sobol"], default="morris")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
+        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
+    )
+    p.add_argument(
+        "--replicates",
+        type=int,
+        default=10,
+        help="runs per design point, averaged to tame the model's noise (default 10)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=None,
+        help="analyse only this parameter of [ranges] (dotted key, repeatable)",
+    )
+    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (even; default 4)")
+    _batch_options(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "discover", help="find the parameter ranges that make an outcome likely (PRIM)"
+    )
+    p.add_argument("directory", help="a sweep or sensitivity batch directory")
+    p.add_argument(
+        "--outcome",
+        required=True,
+        help="condition on a run, e.g. 'max_escalation >= 4', 'pmf_status == dissolved', "
+        "'not formed'; terms joined by and/or",
+    )
+    p.add_argument("--csv", default=None, help="also write the box table to this CSV file")
+    p.add_argument("--alpha", type=float, default=0.05, help="share peeled per step")
+    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of runs")
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        help="choose the densest box covering at least this share of the outcome runs",
+    )
+    p.add_argument("--step", type=int, default=None, help="choose this trajectory step instead")
+    p.set_defaults(func=cmd_discover)
 
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario")

@@ -209,7 +209,7 @@ class Scenario(Section):
 # --------------------------------------------------------------------------- loading
 
 #: Tables that describe an experiment on the scenario rather than the world itself.
-EXPERIMENT_TABLES = ("sweep",)
+EXPERIMENT_TABLES = ("sweep", "ranges")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
