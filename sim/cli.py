@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from sim.batch import BatchError, BatchResult, default_workers, prepare, run_batch
+from sim.compare import CompareError
 from sim.outcomes import OutcomeTally
 from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario
 from sim.sweep import cli_parameters
 
-USER_ERRORS = (ScenarioError, BatchError, ResultsError)
+USER_ERRORS = (ScenarioError, BatchError, ResultsError, CompareError)
 
 
 def format_summary(tally: OutcomeTally, title: str) -> str:
@@ -142,6 +143,36 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare_options(args: argparse.Namespace) -> dict:
+    return {
+        "paired": not args.unpaired,
+        "correction": args.correction,
+        "alpha": args.alpha,
+        "numeric_test": args.numeric_test,
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare, load_batches
+    from sim.report import format_table, write_csv
+
+    batches = load_batches(args.dirs, by=args.by, minimum=2)
+    table = compare(batches, **_compare_options(args))
+    written = write_csv(table, args.csv) if args.csv else None
+    print(format_table(table))
+    if written:
+        print(f"table written to {written}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import build_report
+
+    out = build_report(args.dirs, args.out, by=args.by, **_compare_options(args))
+    print(f"report written to {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     exp = prepare(args.scenario)
@@ -175,6 +206,28 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", default=None, help="compare the values of this swept parameter")
+    p.add_argument(
+        "--correction",
+        choices=["holm", "bh"],
+        default="holm",
+        help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
+    )
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument(
+        "--numeric-test",
+        choices=["mannwhitney", "ks"],
+        default="mannwhitney",
+        help="test for weeks to government and casualties (default Mann-Whitney)",
+    )
+    p.add_argument(
+        "--unpaired",
+        action="store_true",
+        help="independent-sample tests even when the batches share seeds",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -259,6 +312,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--step", type=int, default=None, help="choose this trajectory step instead")
     p.set_defaults(func=cmd_discover)
+
+    p = sub.add_parser(
+        "compare", help="compare batches: probabilities, differences and tests, one table"
+    )
+    p.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
+    )
+    p.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    _compare_arguments(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report comparing batches")
+    p.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
+    )
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    _compare_arguments(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario")

@@ -1,0 +1,153 @@
+"""Check a ``sim report`` HTML file: self-contained, and every figure loads in a browser.
+
+    python scripts/check_report.py results/report.html [--screenshot shot.png]
+
+1. Static: every <img> is an embedded PNG data URI that decodes to a PNG; no scripts,
+   style sheets, frames or objects; no src/href pointing outside the file (only #anchors);
+   the four comparison figures are there.
+2. Browser: headless Chromium opens a *copy* of the report with a small probe script added
+   (the report itself has none). After load, the probe writes each image's load state and
+   the resources the page fetched into the DOM, which ``--dump-dom`` prints. Every image
+   must have decoded (naturalWidth > 0) and nothing may have been fetched.
+3. ``--screenshot``: a full-page PNG to look at.
+
+Exit status 0 when every check passes, 1 otherwise, 2 when Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+PNG = b"\x89PNG\r\n\x1a\n"
+DATA_PNG = "data:image/png;base64,"
+FIGURES = ("fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties")
+FORBIDDEN_TAGS = {"script", "link", "iframe", "object", "embed", "base"}
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images).map(function (img) {
+    var fig = img.closest('figure');
+    return {id: fig ? fig.id : '', complete: img.complete, width: img.naturalWidth,
+            height: img.naturalHeight};
+  });
+  var fetched = performance.getEntriesByType('resource').map(function (e) { return e.name; });
+  var pre = document.createElement('pre');
+  pre.id = 'figure-probe';
+  pre.textContent = JSON.stringify({images: imgs, fetched: fetched});
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+class _Scan(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+        self.images: list[str] = []  # figure ids of valid images
+        self.figure = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in FORBIDDEN_TAGS:
+            self.problems.append(f"<{tag}> element (the report must hold no {tag})")
+        if tag == "figure":
+            self.figure = a.get("id", "")
+        for name in ("src", "href", "srcset", "poster", "action", "data"):
+            value = (a.get(name) or "").strip()
+            if value and not (value.startswith("#") or (tag == "img" and name == "src")):
+                self.problems.append(f"<{tag} {name}={value[:60]!r}>: points outside the file")
+        if tag == "img":
+            src = a.get("src") or ""
+            if not src.startswith(DATA_PNG):
+                self.problems.append(f"<img src={src[:60]!r}>: not an embedded PNG data URI")
+            elif not base64.b64decode(src[len(DATA_PNG) :], validate=True).startswith(PNG):
+                self.problems.append(f"image in {self.figure or '?'}: data is not a PNG")
+            else:
+                self.images.append(self.figure)
+
+
+def static_check(text: str) -> tuple[list[str], list[str]]:
+    """(problems, figure ids of the valid embedded images)."""
+    scan = _Scan()
+    scan.feed(text)
+    problems = list(scan.problems)
+    if re.search(r"url\(\s*['\"]?(?!data:)", text) or "@import" in text:
+        problems.append("style sheet refers to an outside resource (url()/@import)")
+    problems += [f"figure {f} missing" for f in FIGURES if f not in scan.images]
+    return problems, scan.images
+
+
+def browser_check(report: Path, chromium: str, screenshot: Path | None) -> list[str]:
+    """Open a probed copy of the report in headless Chromium; return the problems."""
+    text = report.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        probed = Path(tmp) / "probed.html"
+        probed.write_text(text.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+        profile = Path(tmp) / "profile"
+        cmd = [chromium, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=10000"]
+        done = subprocess.run(
+            [*cmd, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120
+        )
+        if screenshot is not None:
+            shot = [*cmd, f"--screenshot={screenshot.resolve()}", "--window-size=1200,5000"]
+            subprocess.run([*shot, report.resolve().as_uri()], capture_output=True, timeout=120)
+    match = re.search(r'<pre id="figure-probe">(.*?)</pre>', done.stdout, re.S)
+    if not match:
+        return [f"the probe did not report (chromium exit {done.returncode}): {done.stderr[-300:]}"]
+    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    problems = [
+        f"image in {img['id'] or '?'} did not load"
+        for img in probe["images"]
+        if not (img["complete"] and img["width"] > 0 and img["height"] > 0)
+    ]
+    problems += [f"the page fetched {url}" for url in probe["fetched"]]
+    loaded = {img["id"] for img in probe["images"] if img["width"] > 0}
+    problems += [f"figure {f} not rendered" for f in FIGURES if f not in loaded]
+    print(f"browser: {len(probe['images'])} images, {len(loaded)} figures loaded, "
+          f"{len(probe['fetched'])} fetches")  # fmt: skip
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", type=Path)
+    parser.add_argument("--screenshot", type=Path, default=None)
+    parser.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    args = parser.parse_args(argv)
+    if not args.report.is_file():
+        print(f"error: {args.report}: no such file", file=sys.stderr)
+        return 2
+    problems, images = static_check(args.report.read_text(encoding="utf-8"))
+    print(f"static: {len(images)} embedded PNG images, {len(problems)} problems")
+    if not Path(args.chromium).is_file():
+        print(f"error: {args.chromium}: chromium not found (apt-get install chromium)")
+        return 2
+    problems += browser_check(args.report, args.chromium, args.screenshot)
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    if args.screenshot:
+        print(f"screenshot: {args.screenshot}")
+    print("ok: self-contained, every figure loaded" if not problems else "report check failed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
