@@ -9,6 +9,8 @@ The Python API mirrors the command line::
     table = sim.load_results("results/baseline")
     diff = sim.compare("results/baseline", "results/us_withdraws_backing")  # a DataFrame
     fig = sim.plot_outcomes(diff)  # matplotlib figures, also plot_weeks_ecdf(dirs...) etc.
+    sa = sim.run_sensitivity("scenarios/baseline.toml", "results/sa", method="morris")
+    box = sim.discover("results/sa", "max_escalation >= 4").box  # PRIM's box, a DataFrame
 """
 
 from sim.batch import prepare, run_batch
@@ -25,6 +27,9 @@ _LAZY = {
     "plot_weeks_ecdf": "sim.plots",
     "plot_escalation_fan": "sim.plots",
     "plot_casualties": "sim.plots",
+    "run_sensitivity": "sim.sensitivity",
+    "discover": "sim.discovery",
+    "parse_ranges": "sim.ranges",
 }
 
 __all__ = [

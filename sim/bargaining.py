@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from sim.enums import PMF_ISSUE, PMKind
+from sim.enums import PMF_ISSUE, SHARING_ISSUE, PMKind
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,25 @@ def policy_distance(positions: np.ndarray, target: np.ndarray, weights: np.ndarr
 
 
 def government_position(
-    members: np.ndarray, seats: np.ndarray, positions: np.ndarray
+    members: np.ndarray, seats: np.ndarray, positions: np.ndarray, world: dict
 ) -> np.ndarray:
-    """Seat-weighted mean position of the members (zeros for an empty set)."""
-    w = seats * members
-    total = w.sum()
-    return (w @ positions) / total if total > 0 else np.zeros(positions.shape[1])
+    """Where a government stands: the seat-weighted mean of its members on policy issues;
+    on sharing the Shia vote, its form (see ``sharing_stance``)."""
+    held = seats * members
+    total = held.sum()
+    out = (held @ positions) / total if total > 0 else np.zeros(positions.shape[1])
+    out[SHARING_ISSUE] = sharing_stance(members, world["major_list"])
+    return out
 
 
-def inclusion(members: np.ndarray, seats: np.ndarray, group: np.ndarray) -> float:
-    """Share of the group's seats that the coalition takes in (1 when the group is empty)."""
-    total = (seats * group).sum()
-    return float((seats * group * members).sum() / total) if total > 0 else 1.0
+def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
+    """-1 for a government holding at most one major list of the consensus community (a
+    national-majority government), +1 for one holding all of them, linear in between."""
+    total = int(major_list.sum())
+    if total <= 1:
+        return 1.0
+    included = int((members & major_list).sum())
+    return -1.0 + 2.0 * max(included - 1, 0) / (total - 1)
 
 
 def acceptance_margin(
@@ -87,12 +94,13 @@ def acceptance_margin(
     w_norm = world["issue_weights_norm"]
     held = seats * members
     coalition_seats = held.sum()
-    gov_pos = (held @ positions) / coalition_seats if coalition_seats > 0 else positions.mean(0)
+    gov_pos = government_position(members, seats, positions, world)
     # Office: Gamson's law, the faction's seats over the coalition's (itself included),
     # less the formateur's bonus; a 25% share is worth office_value.
     share = (1.0 - terms.formateur_bonus) * seats / (coalition_seats + seats * ~members)
     share[formateur] += terms.formateur_bonus
-    office = world["office_coef"] * share
+    # the longer the deadlock, the more any seat at the table is worth
+    office = world["office_coef"] * share * (1.0 + state["stalemate"])
     policy = -world["policy_coef"] * (np.abs(positions - gov_pos) @ w_norm)
     # Prime minister: rivals dislike a PM far from them; a compromise PM sits at the
     # coalition's centre; the incumbent brings his own appeal (legitimacy).
@@ -148,7 +156,7 @@ def greedy_coalition(
         return members
     candidates = np.flatnonzero(allowed & ~members & (seats > 0))
     order = candidates[
-        np.lexsort((-(margins[candidates] + affinity[candidates]), margins[candidates] <= 0))
+        np.lexsort((-(margins[candidates] + 0.25 * affinity[candidates]), margins[candidates] <= 0))
     ]
     cum = have + np.cumsum(seats[order])
     enough = np.searchsorted(cum, target)
@@ -201,25 +209,26 @@ def _build(
     state: dict,
     terms: Terms,
     target: int,
+    invite_to: int,
 ) -> tuple[Proposal, np.ndarray]:
     seats = world["seats"]
     w = terms.issue_weights
     provisional = (
         pm_position
         if pm_position is not None
-        else government_position(start, seats, world["positions"])
+        else government_position(start, seats, world["positions"], world)
     )
     margins = acceptance_margin(
         start, provisional, pm_faction, pm_kind, formateur, world, state, terms
     )
     affinity = -policy_distance(world["positions"], world["positions"][formateur], w)
     members = greedy_coalition(
-        start, margins, affinity, seats, target + terms.buffer_seats, allowed
+        start, margins, affinity, seats, max(target, invite_to) + terms.buffer_seats, allowed
     )
     final_pm = (
         pm_position
         if pm_position is not None
-        else government_position(members, seats, world["positions"])
+        else government_position(members, seats, world["positions"], world)
     )
     margins = acceptance_margin(
         members, final_pm, pm_faction, pm_kind, formateur, world, state, terms
@@ -265,13 +274,19 @@ def best_proposal(
     terms: Terms,
     target: int,
     consider_compromise: bool,
+    consensus_only: bool = False,
+    invite_to: int = 0,
 ) -> tuple[Proposal, np.ndarray]:
     """The formateur's best offer among the families it can propose.
 
     *Majority*: its bloc plus willing partners, rival blocs left out. *Consensus*: every
     major list of the consensus community taken in. With ``consider_compromise`` (after a
     failed nominee or a stalled presidency) each family is also tried under a compromise
-    PM at the coalition's centre. Returns the proposal and the margins of its invitees.
+    PM at the coalition's centre; with ``consensus_only`` (the deal that elected the
+    president took in every major list) the majority family is off the table. Returns the
+    proposal and the margins of its invitees. ``invite_to`` widens the invitation (the
+    presidential vote needs a quorum in the chamber, not only a majority behind the
+    government); the offer is still judged by its chance of a confidence majority.
     """
     start = bloc_members.copy()
     start[formateur] = True
@@ -279,16 +294,31 @@ def best_proposal(
     options = [(nominee, nominee_position)]
     if consider_compromise and nominee is not PMKind.COMPROMISE:
         options.append((PMKind.COMPROMISE, None))
-    families = (
-        (start, ~rival_members),  # majority
+    # A majority government leaves out the other major lists of the consensus community
+    # (and the blocs they lead); anyone else may be courted, rival blocs' small members too.
+    rival_major = rival_members & world["major_list"]
+    families = [
+        (start, ~rival_major),  # majority
         (start | world["major_list"], np.ones_like(start)),  # consensus
-    )
+    ]
+    if consensus_only:
+        families = families[1:]
     best: tuple[Proposal, np.ndarray] | None = None
     for kind, position in options:
         faction = pm_faction if kind is PMKind.FORMATEUR else -1
         for first, allowed in families:
             candidate = _build(
-                first, allowed, kind, position, faction, formateur, world, state, terms, target
+                first,
+                allowed,
+                kind,
+                position,
+                faction,
+                formateur,
+                world,
+                state,
+                terms,
+                target,
+                invite_to,
             )
             if best is None or candidate[0].expected_value > best[0].expected_value:
                 best = candidate

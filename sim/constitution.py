@@ -36,16 +36,18 @@ def boycotting(
     bloc_of: np.ndarray,
     leaders: np.ndarray,
     formateur_bloc: int,
+    blocs_only: bool = False,
 ) -> np.ndarray:
     """Who stays away from a session: those left out of the package on the table who
-    would refuse it. A bloc stays away as one when its leader decides so."""
+    would refuse it. A bloc whose leader is left out and refuses stays away as one, except
+    members invited on their own who would accept (they break ranks). With
+    ``blocs_only`` (a routine vote such as the speaker's) only blocs stay away."""
     refuse = margins + noise * draws < 0
     in_bloc = bloc_of >= 0
     leader = leaders[np.maximum(bloc_of, 0)] if len(leaders) else np.zeros_like(bloc_of)
-    unit_refuses = np.where(in_bloc, refuse[leader], refuse)
-    unit_excluded = np.where(in_bloc, ~invited[leader], ~invited)
-    ours = in_bloc & (bloc_of == formateur_bloc)
-    return unit_refuses & unit_excluded & ~ours & ~invited
+    bloc_line = in_bloc & refuse[leader] & ~invited[leader] & (bloc_of != formateur_bloc)
+    alone = ~in_bloc & refuse & ~invited & (not blocs_only)
+    return alone | (bloc_line & (~invited | refuse))
 
 
 class ConstitutionalProcess:
@@ -62,7 +64,8 @@ class ConstitutionalProcess:
         self.president_sessions = 0
         self.president_failures = 0
         self.stalled_by_boycott = False
-        self.president_quorum_history: list[float] = []
+        self.president_quorum_history: list[float] = []  # seats present at each session
+        self.president_elected_with: float | None = None  # seats present when elected
 
     def week(self, model: FormationModel) -> None:
         handler = {
@@ -82,7 +85,9 @@ class ConstitutionalProcess:
 
     def _speaker(self, model: FormationModel) -> None:
         rules = model.scenario.parliament
-        present = model.session_attendance(consider_compromise=False)
+        present = model.session_attendance(
+            consider_compromise=False, quorum=rules.speaker_majority, blocs_only=True
+        )
         if quorum_met(present, rules.speaker_majority):
             self.stage = Stage.PRESIDENT
 
@@ -91,9 +96,11 @@ class ConstitutionalProcess:
         if model.streams["sessions"].random() >= rules.session_probability:
             return
         self.president_sessions += 1
-        present = model.session_attendance(consider_compromise=self.president_failures > 0)
+        present = model.session_attendance(consider_compromise=True, quorum=rules.president_quorum)
         self.president_quorum_history.append(present)
         if quorum_met(present, rules.president_quorum):
+            self.president_elected_with = present
+            model.seal_deal()
             self.stage = Stage.NOMINATION
             self.timer = model.week + rules.nomination_weeks
             return
@@ -113,7 +120,7 @@ class ConstitutionalProcess:
 
     def _cabinet(self, model: FormationModel) -> None:
         rules = model.scenario.parliament
-        if model.try_to_form_government(self.formateur, self.nominee, self.failed_nominees > 0):
+        if model.try_to_form_government(self.formateur, self.nominee, True):
             self.stage = Stage.FORMED
             return
         if model.week < self.timer:

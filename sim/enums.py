@@ -58,3 +58,7 @@ class Community(StrEnum):
 #: the article puts at the centre: +1 defends the PMF's legal mandate, -1 would end it.
 ISSUES = ("pmf_mandate", "us_presence", "shia_vote_sharing")
 PMF_ISSUE = ISSUES.index("pmf_mandate")
+#: Sharing the Shia vote is about the *form* of government, not an average of members'
+#: views: a government that takes in every major list of the consensus community stands at
+#: +1 on it, one that leaves major lists out at -1 (a national-majority government).
+SHARING_ISSUE = ISSUES.index("shia_vote_sharing")

@@ -55,11 +55,15 @@ def level_caps(armed: np.ndarray, rival_mobilised: np.ndarray) -> np.ndarray:
     return np.where((armed > 0) & rival_mobilised, int(EscalationLevel.ARMED_CONFLICT), caps)
 
 
-def rivals_mobilised(levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray) -> np.ndarray:
-    """For each actor: is an armed actor on the other side of the PMF question at rung 3+?"""
+def rivals_mobilised(
+    levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray, crackdown: bool = False
+) -> np.ndarray:
+    """For each actor: is an armed actor on the other side of the PMF question at rung 3+?
+    A government moving against the PMF's mandate counts as a mobilised rival for the PMF
+    side (the state's forces against the militias)."""
     hot = (armed > 0) & (levels >= int(EscalationLevel.CLASHES))
     hot_pro = bool(np.any(hot & pmf_side))
-    hot_anti = bool(np.any(hot & ~pmf_side))
+    hot_anti = bool(np.any(hot & ~pmf_side)) or crackdown
     return np.where(pmf_side, hot_anti, hot_pro)
 
 
@@ -105,6 +109,7 @@ class GrievanceRates:
 
 def update_grievance(
     grievance: np.ndarray,
+    floor: np.ndarray,
     excluded_from_talks: np.ndarray,
     excluded_from_government: np.ndarray,
     mandate_threat: np.ndarray,
@@ -113,10 +118,12 @@ def update_grievance(
     protest: np.ndarray,
     rates: GrievanceRates,
 ) -> np.ndarray:
-    """One week of grievance: decay, plus exclusion, threat to the PMF mandate and
-    casualties, minus guarantees and concessions won by protest. Stays in [0, 1]."""
+    """One week of grievance: decay toward a lasting floor (the seats lost at the election
+    are not forgotten), plus exclusion, threat to the PMF mandate and casualties, minus
+    guarantees and concessions won by protest. Stays in [0, 1]."""
     g = (
-        grievance * (1.0 - rates.decay)
+        floor
+        + (grievance - floor) * (1.0 - rates.decay)
         + rates.talks_exclusion * excluded_from_talks
         + rates.government_exclusion * excluded_from_government
         + rates.mandate_threat * mandate_threat

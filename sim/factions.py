@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.bargaining import policy_distance
 from sim.enums import ISSUES, PMF_ISSUE, EscalationLevel
 
 if TYPE_CHECKING:
@@ -148,8 +147,3 @@ def largest_bloc(bloc_of: np.ndarray, seats: np.ndarray, leaders: np.ndarray) ->
     if best_bloc >= 0 and held[best_bloc] >= solo[best_solo]:
         return int(leaders[best_bloc]), float(held[best_bloc])
     return best_solo, float(seats[best_solo])
-
-
-def affinity_to(positions: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Closeness of every faction to one position (for the formateur's ranking)."""
-    return -policy_distance(positions, target, weights)

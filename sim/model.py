@@ -16,7 +16,7 @@ import numpy as np
 
 from sim import bargaining, escalation, factions, patrons
 from sim.constitution import ConstitutionalProcess, boycotting
-from sim.enums import PMF_ISSUE, GovernmentType, PMFStatus, PMKind, Stage
+from sim.enums import PMF_ISSUE, SHARING_ISSUE, GovernmentType, PMFStatus, PMKind, Stage
 from sim.factions import Faction
 from sim.patrons import Incumbent, Patron
 from sim.scenario import Scenario, load_cached
@@ -109,12 +109,14 @@ class FormationModel(mesa.Model):
         self.pm_kind = PMKind.NONE
         self.pm_faction = -1
         self.formed_week: int | None = None
+        self.confidence_yes = 0  # yes votes in the confidence vote that formed it
         self.coalition_pmf_stance = 0.0
         self.pmf_status = PMFStatus.INTACT
         # what happened, for the run's row
         self.on_the_table = np.ones(n, dtype=bool)  # invited to the talks in progress
         self.talks_open = False
         self._plan = None
+        self.consensus_deal = False  # the president was elected on a consensus package
         self.casualties = 0
         self.bloc_switches = 0
         self.largest_bloc_at_nomination: tuple[int, float] | None = None
@@ -214,12 +216,22 @@ class FormationModel(mesa.Model):
             return self.world["positions"][formateur]
         return None
 
-    def _offer(self, formateur: int, nominee: PMKind, consider_compromise: bool):
+    def _offer(
+        self, formateur: int, nominee: PMKind, consider_compromise: bool, invite_to: int = 0
+    ):
         """The formateur's offer: re-planned when the situation changes (another formateur
         or nominee, blocs reshuffled) or every few weeks; otherwise the same coalition is
-        offered again on this week's terms."""
+        offered again on this week's terms. A deal that elected the president by taking
+        in every major list binds the cabinet talks that follow."""
         bloc_of = self.state["bloc_of"]
-        key = (formateur, nominee, consider_compromise, bloc_of.tobytes())
+        key = (
+            formateur,
+            nominee,
+            consider_compromise,
+            self.consensus_deal,
+            invite_to,
+            bloc_of.tobytes(),
+        )
         target = self.scenario.parliament.confidence_majority
         if self._plan is not None and self._plan[0] == key and self.week < self._plan[2]:
             proposal, margins = bargaining.renew_offer(
@@ -246,12 +258,15 @@ class FormationModel(mesa.Model):
         self.talks_open = True
         return proposal, margins
 
-    def session_attendance(self, consider_compromise: bool) -> float:
+    def session_attendance(
+        self, consider_compromise: bool, quorum: int, blocs_only: bool = False
+    ) -> float:
         """Seats present at a session: the leading bloc puts its package on the table and
         those left out who would refuse it stay away."""
         formateur, _ = self.largest_bloc()
         nominee, _ = self._provisional_nominee(formateur)
-        proposal, margins = self._offer(formateur, nominee, consider_compromise)
+        # the package must bring enough members to the chamber for the quorum
+        proposal, margins = self._offer(formateur, nominee, consider_compromise, quorum)
         draws = self.streams["sessions"].standard_normal(self.n_factions)
         away = boycotting(
             proposal.members,
@@ -264,8 +279,23 @@ class FormationModel(mesa.Model):
         )
         return float(self.scenario.parliament.size - self.world["seats"][away].sum())
 
+    def seal_deal(self) -> None:
+        """The package that elected the president binds the cabinet talks if it took in
+        every major list of the consensus community."""
+        stance = bargaining.sharing_stance(self.on_the_table, self.world["major_list"])
+        self.consensus_deal = stance >= 1.0
+
     def add_stalemate(self) -> None:
+        """A failed session or nominee: everyone feels the pull toward a deal, and the
+        leading bloc, blocked from the government it won, grows aggrieved."""
         self.state["stalemate"] += self.scenario.bargaining.stalemate_pressure
+        formateur, _ = self.largest_bloc()
+        bloc_of = self.state["bloc_of"]
+        own = bloc_of[formateur]
+        blocked = (bloc_of == own) if own >= 0 else np.zeros(self.n_factions, dtype=bool)
+        blocked[formateur] = True
+        g = self.state["grievance"]
+        self.state["grievance"] = np.minimum(g + self.scenario.grievance.blocked * blocked, 1.0)
 
     def choose_nominee(self, failures: int) -> tuple[int, PMKind]:
         """The president charges the largest bloc's nominee; after failures, a compromise
@@ -298,16 +328,22 @@ class FormationModel(mesa.Model):
         yes = bargaining.confidence_votes(accepted, seats, self.world["cohesion"], rng)
         if seats[accepted].sum() < majority or yes < majority:
             return False
+        major = self.world["major_list"]
+        if self.consensus_deal and (accepted & major).sum() < major.sum():
+            return False  # a consensus deal does not go ahead without every major list
         self.government = accepted
+        self.confidence_yes = yes
         self.pm_kind = proposal.pm_kind
         self.pm_faction = (
             formateur
             if proposal.pm_kind is PMKind.FORMATEUR
             else (self.incumbent_faction if proposal.pm_kind is PMKind.INCUMBENT else -1)
         )
-        all_major = bargaining.inclusion(accepted, seats, self.world["major_list"]) >= 1.0
+        gov_pos = bargaining.government_position(
+            accepted, seats, self.world["positions"], self.world
+        )
+        all_major = gov_pos[SHARING_ISSUE] >= 1.0
         self.government_type = GovernmentType.CONSENSUS if all_major else GovernmentType.MAJORITY
-        gov_pos = bargaining.government_position(accepted, seats, self.world["positions"])
         self.coalition_pmf_stance = float(
             0.75 * gov_pos[PMF_ISSUE] + 0.25 * proposal.pm_position[PMF_ISSUE]
         )
@@ -322,7 +358,12 @@ class FormationModel(mesa.Model):
             return
         gv = self.scenario.governance
         u = self.streams["governance"].random(2)
-        hostile = self.coalition_pmf_stance < gv.anti_pmf_stance
+        # only a national-majority government moves against the mandate (a consensus one
+        # includes the PMF's own lists)
+        hostile = (
+            self.government_type is GovernmentType.MAJORITY
+            and self.coalition_pmf_stance < gv.anti_pmf_stance
+        )
         if not hostile or self.pmf_status is PMFStatus.DISSOLVED:
             return
         if u[0] >= gv.mandate_move_probability:
@@ -363,7 +404,7 @@ class FormationModel(mesa.Model):
         if not self.talks_open:
             return side * 0.0
         table = bargaining.government_position(
-            self.on_the_table, self.world["seats"], self.world["positions"]
+            self.on_the_table, self.world["seats"], self.world["positions"], self.world
         )
         return side * max(0.0, -table[PMF_ISSUE])
 
@@ -386,6 +427,7 @@ class FormationModel(mesa.Model):
         street = self._casualties_last[-1] / max(self.n_factions, 1)
         st["grievance"] = escalation.update_grievance(
             st["grievance"],
+            w["grievance_floor"],
             excluded_talks,
             outside,
             self._mandate_threat(),
@@ -434,8 +476,9 @@ class FormationModel(mesa.Model):
             grievance, armed, self._deterrence(), st["restraint"], ladder
         )
         levels = st["levels"]
+        crackdown = self.pmf_status is not PMFStatus.INTACT
         caps = escalation.level_caps(
-            armed, escalation.rivals_mobilised(levels, armed, w["pmf_side_street"])
+            armed, escalation.rivals_mobilised(levels, armed, w["pmf_side_street"], crackdown)
         )
         caps[-1] = min(caps[-1], ladder.street_cap)
         rng = self.streams["escalation"]

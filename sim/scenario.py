@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -164,6 +165,7 @@ class Grievance(Section):
     casualty: NonNegative
     protest_relief: NonNegative
     incumbent_killed: NonNegative
+    blocked: NonNegative
 
 
 class Escalation(Section):
@@ -313,9 +315,17 @@ def _describe(error: dict) -> str:
 
 
 def _file_for(key: str, origin: dict[str, str], default: str) -> str:
+    """The file that set ``key`` (or, for a whole table, the file that last set something
+    inside it): the one to name in an error message."""
+    key = re.sub(r"\[\d+\]", "", key)
     while key:
+        inside = {file for k, file in origin.items() if k == key or k.startswith(key + ".")}
+        if default in inside:
+            return default
         if key in origin:
             return origin[key]
+        if inside:
+            return sorted(inside)[-1]
         key = key.rpartition(".")[0]
     return default
 

@@ -111,12 +111,10 @@ def compile_world(sc: Scenario) -> World:
         for member in (bloc.leader, *bloc.members):
             bloc_of[index[member]] = b
     g = sc.grievance
-    initial = np.clip(
-        np.array([f.grievance for f in factions])
-        + seat_loss_grievance(seats, previous, g.seat_loss),
-        0.0,
-        1.0,
-    )
+    floor = np.clip(seat_loss_grievance(seats, previous, g.seat_loss), 0.0, 1.0)
+    initial = np.clip(np.array([f.grievance for f in factions]) + floor, 0.0, 1.0)
+    arrays["grievance_floor"] = floor
+    floor.setflags(write=False)
     terms = Terms(
         issue_weights=issue_weights,
         office_value=bg.office_value,

@@ -1,0 +1,41 @@
+"""Shared fixtures: the repository's scenarios, and small scenario files made on the fly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.toml"
+
+
+@pytest.fixture
+def baseline_path() -> Path:
+    return BASELINE
+
+
+@pytest.fixture
+def make_scenario(tmp_path):
+    """Write a scenario that extends the baseline with the given TOML text."""
+
+    def make(body: str, name: str = "variant.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(f'extends = "{BASELINE.as_posix()}"\n{body}\n')
+        return path
+
+    return make
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the ``sim`` command in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        check=False,
+    )
