@@ -66,10 +66,10 @@ def government_position(
 def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
     """-1 for a government holding at most one major list of the consensus community (a
     national-majority government), +1 for one holding all of them, linear in between."""
-    total = int(major_list.sum())
+    total = np.count_nonzero(major_list)
     if total <= 1:
         return 1.0
-    included = int((members & major_list).sum())
+    included = np.count_nonzero(members & major_list)
     return -1.0 + 2.0 * max(included - 1, 0) / (total - 1)
 
 

@@ -120,7 +120,7 @@ class ConstitutionalProcess:
 
     def _cabinet(self, model: FormationModel) -> None:
         rules = model.scenario.parliament
-        if model.try_to_form_government(self.formateur, self.nominee, True):
+        if model.try_to_form_government(self.formateur, self.nominee, self.failed_nominees > 0):
             self.stage = Stage.FORMED
             return
         if model.week < self.timer:

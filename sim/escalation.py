@@ -62,8 +62,8 @@ def rivals_mobilised(
     A government moving against the PMF's mandate counts as a mobilised rival for the PMF
     side (the state's forces against the militias)."""
     hot = (armed > 0) & (levels >= int(EscalationLevel.CLASHES))
-    hot_pro = bool(np.any(hot & pmf_side))
-    hot_anti = bool(np.any(hot & ~pmf_side)) or crackdown
+    hot_pro = bool((hot & pmf_side).any())
+    hot_anti = crackdown or bool((hot & ~pmf_side).any())
     return np.where(pmf_side, hot_anti, hot_pro)
 
 

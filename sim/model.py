@@ -91,6 +91,12 @@ class FormationModel(mesa.Model):
             "stalemate": 0.0,
             "incumbent_legitimacy": sc.incumbent.legitimacy,
         }
+        self._alignment_version = 0
+        self._affinity_key: tuple | None = None
+        self._affinity = None
+        self._is_leader = np.zeros(n, dtype=bool)
+        self._is_leader[compiled.bloc_leaders] = True
+        self._street = np.zeros(n + 1)  # grievance of each actor, the street last
         self._refresh_alignment()
         self._refresh_menace()
         self.factions = [Faction(self, i, name) for i, name in enumerate(compiled.names)]
@@ -180,23 +186,26 @@ class FormationModel(mesa.Model):
         if self.process.stage >= Stage.FORMED or not len(self.bloc_leaders):
             return
         bg = self.scenario.bargaining
-        aff = factions.bloc_affinity(
-            self.state["bloc_of"],
-            self.bloc_leaders,
-            self.world,
-            self.state,
-            bg.pm_rivalry,
-            bg.mediation_value,
-            bg.patron_value,
-            self.scenario.parliament.confidence_majority,
-        )
+        bloc_of = self.state["bloc_of"]
+        # affinities change only when membership or alignment does: reuse them otherwise
+        key = (bloc_of.tobytes(), self._alignment_version)
+        if self._affinity_key != key:
+            self._affinity = factions.bloc_affinity(
+                bloc_of,
+                self.bloc_leaders,
+                self.world,
+                self.state,
+                bg.pm_rivalry,
+                bg.mediation_value,
+                bg.patron_value,
+                self.scenario.parliament.confidence_majority,
+            )
+            self._affinity_key = key
         noise = bg.bloc_noise * self.streams["blocs"].standard_normal(self.n_factions)
-        is_leader = np.zeros(self.n_factions, dtype=bool)
-        is_leader[self.bloc_leaders] = True
         new = factions.update_blocs(
-            self.state["bloc_of"], aff, is_leader, noise, bg.switching_cost, bg.join_threshold
+            bloc_of, self._affinity, self._is_leader, noise, bg.switching_cost, bg.join_threshold
         )
-        self.bloc_switches += int((new != self.state["bloc_of"]).sum())
+        self.bloc_switches += int(np.count_nonzero(new != bloc_of))
         self.state["bloc_of"] = new
 
     # ------------------------------------------------------------------ constitution hooks
@@ -459,6 +468,7 @@ class FormationModel(mesa.Model):
         st["mediation_pull"] = st["alignment_pos"] @ st["patron_mediation"]
         restraint = patrons.restraint(st["alignment"], w["patron_restraint"], st["patience"])
         st["restraint"] = np.append(restraint, 0.0)
+        self._alignment_version += 1
 
     def _refresh_menace(self) -> None:
         """How threatening each faction looks to others: grievance and current rung."""
@@ -470,16 +480,17 @@ class FormationModel(mesa.Model):
         n = self.n_factions
         seats = w["seats"]
         out = seats * ~self.government
-        grievance = np.append(st["grievance"], out @ st["grievance"] / max(out.sum(), 1.0))
+        grievance = self._street
+        grievance[:n] = st["grievance"]
+        grievance[n] = out @ st["grievance"] / max(out.sum(), 1.0)
         armed = w["armed_street"]
         pressure = escalation.net_pressure(
             grievance, armed, self._deterrence(), st["restraint"], ladder
         )
         levels = st["levels"]
         crackdown = self.pmf_status is not PMFStatus.INTACT
-        caps = escalation.level_caps(
-            armed, escalation.rivals_mobilised(levels, armed, w["pmf_side_street"], crackdown)
-        )
+        rivals = escalation.rivals_mobilised(levels, armed, w["pmf_side_street"], crackdown)
+        caps = escalation.level_caps(armed, rivals)
         caps[-1] = min(caps[-1], ladder.street_cap)
         rng = self.streams["escalation"]
         levels = escalation.step_levels(levels, pressure, caps, rng.random(n + 1), ladder)
