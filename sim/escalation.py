@@ -9,6 +9,7 @@ threshold and an actor climbs at most one rung a week. Casualties feed back into
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,6 +29,16 @@ class Ladder:
     casualty_rates: np.ndarray  # (6,) expected casualties per actor-week at each rung
     protest_min_seats: int
     street_cap: int
+
+    @cached_property
+    def climb_at(self) -> np.ndarray:
+        """Pressure needed to climb from each rung (index = current rung)."""
+        return np.append(self.thresholds, np.inf)
+
+    @cached_property
+    def hold_at(self) -> np.ndarray:
+        """Pressure below which an actor may step down from each rung."""
+        return np.append(-np.inf, self.thresholds)
 
 
 def net_pressure(
@@ -77,15 +88,13 @@ def step_levels(
     """Move each actor at most one rung: up if pressure clears the next rung's threshold
     (with probability 1 - exp(-slope x margin)), down with ``down_probability`` if it
     falls below the current rung's threshold. ``uniforms`` holds one U(0,1) draw per actor."""
-    thr = ladder.thresholds
-    nxt = thr[np.minimum(levels, 4)]
-    cur = np.where(levels > 0, thr[np.maximum(levels - 1, 0)], -np.inf)
+    nxt = ladder.climb_at[levels]  # threshold of the next rung (inf at the top)
+    cur = ladder.hold_at[levels]  # threshold of the current rung (-inf at the bottom)
     # clear the next rung's threshold to climb; the further it is cleared, the likelier
-    p_up = 1.0 - np.exp(-ladder.slope * np.maximum(pressure - nxt, 0.0))
+    p_up = -np.expm1(-ladder.slope * np.maximum(pressure - nxt, 0.0))
     up = (levels < caps) & (uniforms < p_up)
-    down = (levels > 0) & (pressure < cur) & (uniforms < ladder.down_probability)
-    out = levels + up.astype(levels.dtype) - down.astype(levels.dtype)
-    return np.minimum(out, np.maximum(caps, 0))
+    down = (pressure < cur) & (uniforms < ladder.down_probability)
+    return np.minimum(levels + up - down, caps)
 
 
 def effective_protest(levels: np.ndarray, seats: np.ndarray, ladder: Ladder) -> np.ndarray:

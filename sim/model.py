@@ -97,6 +97,8 @@ class FormationModel(mesa.Model):
         self._is_leader = np.zeros(n, dtype=bool)
         self._is_leader[compiled.bloc_leaders] = True
         self._street = np.zeros(n + 1)  # grievance of each actor, the street last
+        self._sources_key: tuple | None = None
+        self._sources: tuple[np.ndarray, ...] = ()
         self._refresh_alignment()
         self._refresh_menace()
         self.factions = [Faction(self, i, name) for i, name in enumerate(compiled.names)]
@@ -229,18 +231,13 @@ class FormationModel(mesa.Model):
         self, formateur: int, nominee: PMKind, consider_compromise: bool, invite_to: int = 0
     ):
         """The formateur's offer: re-planned when the situation changes (another formateur
-        or nominee, blocs reshuffled) or every few weeks; otherwise the same coalition is
-        offered again on this week's terms. A deal that elected the president by taking
+        or nominee) or every few weeks; otherwise the same coalition is offered again on
+        this week's terms. A deal that elected the president by taking
         in every major list binds the cabinet talks that follow."""
         bloc_of = self.state["bloc_of"]
-        key = (
-            formateur,
-            nominee,
-            consider_compromise,
-            self.consensus_deal,
-            invite_to,
-            bloc_of.tobytes(),
-        )
+        # blocs churn at the margins every week; the formateur re-plans on a schedule or
+        # when the nominee, the deal or the kind of vote changes, not at every reshuffle
+        key = (formateur, nominee, consider_compromise, self.consensus_deal, invite_to)
         target = self.scenario.parliament.confidence_majority
         if self._plan is not None and self._plan[0] == key and self.week < self._plan[2]:
             proposal, margins = bargaining.renew_offer(
@@ -425,21 +422,42 @@ class FormationModel(mesa.Model):
             return np.ones_like(mediation)
         return (0.5 if self.coalition_pmf_stance >= 0 else 0.1) * np.ones_like(mediation)
 
+    def _grievance_sources(self) -> tuple[np.ndarray, ...]:
+        """Exclusion, threat to the mandate and guarantees: they change only when the
+        table, the government, the PMF's status or alignments do, so they are cached."""
+        key = (
+            id(self.on_the_table),
+            self.talks_open,
+            self.formed_week,
+            self.pmf_status,
+            self._alignment_version,
+        )
+        if self._sources_key != key:
+            st, w = self.state, self.world
+            formed = self.formed_week is not None
+            none = np.zeros(self.n_factions, dtype=bool)
+            outside = ~self.government & (w["seats"] > 0) if formed else none
+            excluded = ~self.on_the_table & self.talks_open if not formed else none
+            guarantee = patrons.guarantees(
+                st["alignment"],
+                w["patron_guarantee"],
+                self._guarantee_credibility(),
+                w["pmf_side"],
+            )
+            self._sources = (excluded, outside, self._mandate_threat(), guarantee)
+            self._sources_key = key
+        return self._sources
+
     def _update_grievance(self) -> None:
         st, w = self.state, self.world
-        formed = self.formed_week is not None
-        outside = ~self.government & (w["seats"] > 0) if formed else np.zeros_like(self.government)
-        excluded_talks = (~self.on_the_table & self.talks_open) if not formed else outside * 0
-        guarantee = patrons.guarantees(
-            st["alignment"], w["patron_guarantee"], self._guarantee_credibility(), w["pmf_side"]
-        )
+        excluded, outside, threat, guarantee = self._grievance_sources()
         street = self._casualties_last[-1] / max(self.n_factions, 1)
         st["grievance"] = escalation.update_grievance(
             st["grievance"],
             w["grievance_floor"],
-            excluded_talks,
+            excluded,
             outside,
-            self._mandate_threat(),
+            threat,
             guarantee,
             self._casualties_last[:-1] + street,
             self._protest_last,
