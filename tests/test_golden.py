@@ -1,0 +1,29 @@
+"""The baseline's fixed-seed summary matches the stored golden one (see golden_baseline)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.golden_baseline import GOLDEN, summary
+
+# Shares may differ by a run or two across platforms (floating-point summation order);
+# anything beyond that is a change in behaviour.
+TOLERANCE = 0.011
+
+
+def test_baseline_matches_the_golden_summary():
+    stored = json.loads(GOLDEN.read_text())
+    current = summary(stored["runs"])
+    for key in ("government_type", "pm_kind", "pmf_status", "max_escalation"):
+        keys = set(stored[key]) | set(current[key])
+        for value in keys:
+            assert current[key].get(value, 0.0) == pytest.approx(
+                stored[key].get(value, 0.0), abs=TOLERANCE
+            ), f"{key}={value} moved: regenerate the golden file only if the change is meant"
+    assert current["blocking_third"] == pytest.approx(stored["blocking_third"], abs=TOLERANCE)
+    assert current["median_weeks_to_government"] == pytest.approx(
+        stored["median_weeks_to_government"], abs=1.0
+    )
+    assert current["mean_casualties"] == pytest.approx(stored["mean_casualties"], rel=0.05)
