@@ -3,9 +3,10 @@
 ``FormationModel.step`` only orchestrates, in a fixed order; the maths lives in the pure
 functions of ``bargaining``, ``factions``, ``escalation``, ``patrons`` and
 ``constitution``, and the glue that feeds them is split by concern: talks and votes in
-``sim.negotiation``, grievance, escalation and attacks in ``sim.conflict``. Each process draws from its own random stream, spawned from the run's
-seed (Starsim-style), so that changing one mechanism does not reshuffle the random
-numbers of the others: scenario comparisons stay paired.
+``sim.negotiation``, grievance, escalation and attacks in ``sim.conflict``. Each process
+draws from its own random stream, spawned from the run's seed (Starsim-style), so that
+changing one mechanism does not reshuffle the random numbers of the others: scenario
+comparisons stay paired.
 """
 
 from __future__ import annotations
