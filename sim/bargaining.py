@@ -83,15 +83,25 @@ def acceptance_margin(
     state: dict,
     terms: Terms,
 ) -> np.ndarray:
-    """Utility of joining the proposed government minus staying out, for every faction.
+    """Utility of joining the proposed government minus staying out, for every faction:
+    the terms that depend on who is in (``member_terms``) plus those that depend on who
+    leads (``pm_terms``).
 
     ``world`` holds the fixed arrays (seats, positions, coefficients precomputed from the
     office weights, armed capacity and backing), ``state`` the changing ones (grievance,
     escalation, legitimacy, the mediation pull of patrons, the stalemate).
     """
+    return member_terms(members, formateur, world, state, terms) + pm_terms(
+        pm_position, pm_faction, pm_kind, world, state, terms
+    )
+
+
+def member_terms(
+    members: np.ndarray, formateur: int, world: dict, state: dict, terms: Terms
+) -> np.ndarray:
+    """The part of each faction's acceptance margin that depends on the coalition."""
     seats = world["seats"]
     positions = world["positions"]
-    w_norm = world["issue_weights_norm"]
     held = seats * members
     coalition_seats = held.sum()
     gov_pos = government_position(members, seats, positions, world)
@@ -101,14 +111,7 @@ def acceptance_margin(
     share[formateur] += terms.formateur_bonus
     # the longer the deadlock, the more any seat at the table is worth
     office = world["office_coef"] * share * (1.0 + state["stalemate"])
-    policy = -world["policy_coef"] * (np.abs(positions - gov_pos) @ w_norm)
-    # Prime minister: rivals dislike a PM far from them; a compromise PM sits at the
-    # coalition's centre; the incumbent brings his own appeal (legitimacy).
-    pm_term = -terms.pm_rivalry * (np.abs(positions - pm_position) @ w_norm)
-    if pm_kind is PMKind.FORMATEUR and pm_faction >= 0:
-        pm_term[pm_faction] = terms.pm_rivalry
-    elif pm_kind is PMKind.INCUMBENT:
-        pm_term += terms.incumbent_appeal * (state["incumbent_legitimacy"] - 0.5)
+    policy = -world["policy_coef"] * (np.abs(positions - gov_pos) @ world["issue_weights_norm"])
     # Safety: joining a government that leaves aggrieved armed factions outside is
     # dangerous for those who cannot defend themselves (article: militias threaten
     # "dire consequences"); patron backing (Turkey's of its partners) offsets the fear.
@@ -134,7 +137,26 @@ def acceptance_margin(
     # Association: discredited partners (after attacks they are blamed for) cost votes.
     legit = (held @ state["legitimacy"]) / coalition_seats if coalition_seats > 0 else 1.0
     association = -terms.policy_value * max(0.0, 0.5 - legit)
-    return office + policy + pm_term + safety + pressure + mediation + association
+    return office + policy + safety + pressure + mediation + association
+
+
+def pm_terms(
+    pm_position: np.ndarray,
+    pm_faction: int,
+    pm_kind: PMKind,
+    world: dict,
+    state: dict,
+    terms: Terms,
+) -> np.ndarray:
+    """The part that depends on the prime minister: rivals dislike a PM far from them; a
+    compromise PM sits at the coalition's centre; the incumbent brings his own appeal."""
+    distance = np.abs(world["positions"] - pm_position) @ world["issue_weights_norm"]
+    pm_term = -terms.pm_rivalry * distance
+    if pm_kind is PMKind.FORMATEUR and pm_faction >= 0:
+        pm_term[pm_faction] = terms.pm_rivalry
+    elif pm_kind is PMKind.INCUMBENT:
+        pm_term += terms.incumbent_appeal * (state["incumbent_legitimacy"] - 0.5)
+    return pm_term
 
 
 def greedy_coalition(
@@ -210,18 +232,24 @@ def _build(
     terms: Terms,
     target: int,
     invite_to: int,
+    affinity: np.ndarray,
+    cache: dict,
 ) -> tuple[Proposal, np.ndarray]:
     seats = world["seats"]
-    w = terms.issue_weights
+
+    def base(coalition: np.ndarray) -> np.ndarray:
+        # the coalition-dependent terms are shared by every PM option: compute them once
+        key = coalition.tobytes()
+        if key not in cache:
+            cache[key] = member_terms(coalition, formateur, world, state, terms)
+        return cache[key]
+
     provisional = (
         pm_position
         if pm_position is not None
         else government_position(start, seats, world["positions"], world)
     )
-    margins = acceptance_margin(
-        start, provisional, pm_faction, pm_kind, formateur, world, state, terms
-    )
-    affinity = -policy_distance(world["positions"], world["positions"][formateur], w)
+    margins = base(start) + pm_terms(provisional, pm_faction, pm_kind, world, state, terms)
     members = greedy_coalition(
         start, margins, affinity, seats, max(target, invite_to) + terms.buffer_seats, allowed
     )
@@ -230,9 +258,7 @@ def _build(
         if pm_position is not None
         else government_position(members, seats, world["positions"], world)
     )
-    margins = acceptance_margin(
-        members, final_pm, pm_faction, pm_kind, formateur, world, state, terms
-    )
+    margins = base(members) + pm_terms(final_pm, pm_faction, pm_kind, world, state, terms)
     p_pass = pass_probability(members, margins, seats, terms.acceptance_noise, target, formateur)
     own = float(margins[formateur])
     fail = -(0.1 + float(state["stalemate"]))
@@ -303,6 +329,10 @@ def best_proposal(
     ]
     if consensus_only:
         families = families[1:]
+    affinity = -policy_distance(
+        world["positions"], world["positions"][formateur], terms.issue_weights
+    )
+    cache: dict[bytes, np.ndarray] = {}
     best: tuple[Proposal, np.ndarray] | None = None
     for kind, position in options:
         faction = pm_faction if kind is PMKind.FORMATEUR else -1
@@ -319,6 +349,8 @@ def best_proposal(
                 terms,
                 target,
                 invite_to,
+                affinity,
+                cache,
             )
             if best is None or candidate[0].expected_value > best[0].expected_value:
                 best = candidate
