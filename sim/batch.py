@@ -1,46 +1,54 @@
 """The batch engine: many replicates, in parallel, streamed to Parquet, resumable.
 
-Run *i* of a batch gets the seed ``SeedSequence(batch_seed, spawn_key=(i,))`` for every
-scenario and every sweep point (common random numbers), so the table is bit-identical
-whatever the worker count, backend or completion order. Runs go out in chunks (one IPC
-round trip per chunk, not per run); each finished chunk is written as one Parquet part,
-atomically (temporary file, then rename). The parent keeps only a running tally, so
-memory stays flat however many runs there are. A directory holding an interrupted batch
-of the same experiment resumes where it stopped; any other batch there is refused.
+Run *i* of a batch gets the seed ``SeedSequence(batch_seed, spawn_key=(i mod R,))`` (R
+replicates), the same in every scenario and every sweep point (common random numbers), so
+the table is bit-identical whatever the worker count, backend or completion order. Runs go
+out in chunks (one IPC round trip per chunk, not per run); each finished chunk becomes one
+Parquet part, written atomically by the parent. Nothing in the parent grows with the
+number of runs: chunks are generated lazily, rows are written and dropped, and only a
+tally of outcomes is kept. A directory holding an interrupted batch of the same experiment
+resumes where it stopped; any other batch there is refused (see ``sim.results``).
 """
 
 from __future__ import annotations
 
-import json
+import gc
 import multiprocessing
 import os
-import platform
-import shutil
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import mesa
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim.model import FormationModel
 from sim.outcomes import OutcomeTally
 from sim.progress import Progress
-from sim.scenario import Scenario, ScenarioError, resolve_raw, scenario_hash, validate
+from sim.results import (
+    MANIFEST,
+    RUNS_DIR,
+    BatchError,
+    check_directory,
+    clear_stale,
+    done_run_ids,
+    iter_rows,
+    locked,
+    new_manifest,
+    table_schema,
+    write_json,
+    write_part,
+)
+from sim.scenario import ScenarioError, resolve_raw, scenario_hash, validate
 from sim.sweep import SweepPoint, build_points, parse_sweep
 
-RUNS_DIR = "runs"
-MANIFEST = "manifest.json"
-SERIES_COLUMNS = ("escalation_by_week", "grievance_by_week")
-
-
-class BatchError(Exception):
-    """A batch that must not start (mismatched directory, bad options)."""
+BACKENDS = ("local", "dask")
+MAX_CHUNK = 250  # runs per chunk: big enough to amortise IPC, small enough to lose little
 
 
 def run_seed(batch_seed: int, run_index: int) -> int:
@@ -50,6 +58,8 @@ def run_seed(batch_seed: int, run_index: int) -> int:
 
 
 # --------------------------------------------------------------------------- one chunk
+#: The sweep points of the batch a worker process serves, installed once per process by
+#: the pool's initializer (the local backend), so that tasks carry only integers.
 _POINTS: dict[int, SweepPoint] = {}
 
 
@@ -58,80 +68,45 @@ def _install_points(points: list[SweepPoint]) -> None:
     _POINTS = {p.point: p for p in points}
 
 
-def _one_run(point: SweepPoint, run_id: int, seed: int) -> dict:
+def _one_run(point: SweepPoint, run_id: int, seed: int, swept: bool) -> dict:
     row: dict[str, Any] = {"run_id": run_id, "seed": seed}
-    if len(_POINTS) > 1 or point.values:
+    if swept:
         row["point"] = point.point
         row.update(point.values)
+    model = None
     try:
-        row.update(FormationModel(point.scenario, seed=seed, record_series=False).run().outcome())
+        model = FormationModel(point.scenario, seed=seed, record_series=False)
+        row.update(model.run().outcome())
         row["error"] = None
     except Exception as exc:  # a failing run is recorded, not fatal to the batch
         row["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+    finally:
+        _release(model)
     return row
+
+
+def _release(model: object) -> None:
+    """Let a finished model be freed: Mesa 3.3 keeps every model that ever made an agent
+    alive in the class attribute ``Agent._ids`` (mesa issue #3179, fixed upstream after
+    3.3), so a worker's memory grew by ~30 kB a run. Only this model's entry is dropped:
+    a live model in the caller's process (the in-process path) keeps its id counter."""
+    ids = getattr(mesa.Agent, "_ids", None)
+    if model is not None and isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def run_chunk(
     tasks: list[tuple[int, int, int]], points: list[SweepPoint] | None = None
 ) -> list[dict]:
-    """Run (point, run_id, seed) tasks; the unit of work sent to a worker."""
-    if points is not None:
-        _install_points(points)
-    return [_one_run(_POINTS[p], run_id, seed) for p, run_id, seed in tasks]
+    """Run (point, run_id, seed) tasks; the unit of work sent to a worker.
 
-
-# --------------------------------------------------------------------------- schema
-def table_schema(patrons: tuple[str, ...], sweep_keys: list[str]) -> pa.Schema:
-    fields = [
-        ("run_id", pa.int64()),
-        ("seed", pa.int64()),
-    ]
-    if sweep_keys:
-        fields.append(("point", pa.int64()))
-        fields += [(k, pa.float64()) for k in sweep_keys]
-    fields += [
-        ("formed", pa.bool_()),
-        ("weeks_to_government", pa.int64()),
-        ("government_type", pa.string()),
-        ("pm_kind", pa.string()),
-        ("pm_faction", pa.string()),
-        ("coalition", pa.list_(pa.string())),
-        ("coalition_seats", pa.int64()),
-        ("largest_bloc", pa.string()),
-        ("largest_bloc_seats", pa.int64()),
-        ("blocking_third", pa.bool_()),
-        ("president_sessions", pa.int64()),
-        ("president_failures", pa.int64()),
-        ("nominees", pa.int64()),
-        ("max_escalation", pa.int64()),
-        *[(f"weeks_at_level_{k}", pa.int64()) for k in range(6)],
-        ("casualties", pa.int64()),
-        ("incumbent_attacks", pa.int64()),
-        ("incumbent_survived", pa.bool_()),
-        ("incumbent_legitimacy", pa.float64()),
-        ("pmf_status", pa.string()),
-        ("bloc_switches", pa.int64()),
-        ("final_week", pa.int64()),
-        *[(f"patron_weight_{p}", pa.float64()) for p in patrons],
-        ("escalation_by_week", pa.list_(pa.int8())),
-        ("grievance_by_week", pa.list_(pa.float32())),
-        ("error", pa.string()),
-    ]
-    return pa.schema(fields)
-
-
-def write_part(rows: list[dict], schema: pa.Schema, runs_dir: Path) -> Path:
-    """Write one part atomically: a temporary file renamed into place."""
-    rows = sorted(rows, key=lambda r: r["run_id"])
-    first, last = rows[0]["run_id"], rows[-1]["run_id"]
-    final = runs_dir / f"part-{first:09d}-{last:09d}.parquet"
-    tmp = runs_dir / f".{final.name}.{os.getpid()}.tmp"
-    table = pa.Table.from_pylist(rows, schema=schema)
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    return final
+    ``points`` travels with the chunk on Dask; it is used locally, never installed as
+    the process's global, so two batches sharing a multi-threaded Dask worker cannot
+    swap each other's points.
+    """
+    table = _POINTS if points is None else {p.point: p for p in points}
+    swept = any(p.values for p in table.values())
+    return [_one_run(table[p], run_id, seed, swept) for p, run_id, seed in tasks]
 
 
 # --------------------------------------------------------------------------- experiments
@@ -165,6 +140,25 @@ class Experiment:
         }
 
 
+def _plain(value: Any) -> int | float:
+    """A number as JSON and the manifest's identity check see it (no numpy scalars)."""
+    return int(value) if isinstance(value, int | np.integer) else float(value)
+
+
+def _explicit_points(points: list[dict], file: str) -> list[dict[str, int | float]]:
+    if not points:
+        raise ScenarioError(file, "points", "an explicit design needs at least one point")
+    keys = list(points[0])
+    if not keys:
+        raise ScenarioError(file, "points", "each point must set at least one parameter")
+    for p in points:
+        if list(p) != keys:
+            raise ScenarioError(
+                file, "points", f"every point must set the same keys in the same order {keys}"
+            )
+    return [{k: _plain(v) for k, v in p.items()} for p in points]
+
+
 def prepare(
     path: str | Path,
     runs: int | None = None,
@@ -176,7 +170,8 @@ def prepare(
 
     ``points`` gives the sweep points explicitly (dotted key -> value, one dict a point, all
     with the same keys), e.g. a sensitivity design from SALib; the file's ``[sweep]`` is then
-    not used. Each point is validated like any sweep point.
+    not used. Each point is validated like any sweep point. Nothing is written here, so a bad
+    scenario, sweep or option fails before any output exists.
     """
     path = Path(path)
     raw, origin = resolve_raw(path)
@@ -184,78 +179,28 @@ def prepare(
         raw = {**raw, "sweep": sweep}
     scenario = validate(raw, origin, str(path))
     if points is not None:
-        point_values, sweep_replicates = [dict(p) for p in points], None
+        point_values, sweep_replicates = _explicit_points(points, str(path)), None
     else:
         point_values, sweep_replicates = parse_sweep(raw, str(path))
     if point_values:
-        points = build_points(raw, point_values, origin, str(path))
+        swept = build_points(raw, point_values, origin, str(path))
     else:
-        points = [SweepPoint(0, {}, scenario)]
-    replicates = runs or sweep_replicates or 100
-    if replicates < 1:
-        raise ScenarioError(path, "--runs", "must be a positive integer")
+        swept = [SweepPoint(0, {}, scenario)]
+    # an explicit 0 is an error, not "the default"
+    replicates = runs if runs is not None else (sweep_replicates or 100)
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+        raise ScenarioError(path, "--runs", f"must be a positive integer (got {replicates!r})")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ScenarioError(path, "--seed", f"must be a non-negative integer (got {seed!r})")
     return Experiment(
         path=path,
         raw=raw,
         scenario_hash=scenario_hash(raw),
-        points=points,
+        points=swept,
         replicates=replicates,
         seed=scenario.seed if seed is None else seed,
         sweep_keys=list(point_values[0]) if point_values else [],
     )
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("sim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-
-
-def _done_runs(runs_dir: Path) -> set[int]:
-    done: set[int] = set()
-    for part in sorted(runs_dir.glob("part-*.parquet")):
-        ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_pylist()
-        done.update(ids)
-    return done
-
-
-def _check_directory(out: Path, exp: Experiment, overwrite: bool) -> dict | None:
-    """Refuse a directory holding another batch; return its manifest when resuming."""
-    manifest_path = out / MANIFEST
-    runs_dir = out / RUNS_DIR
-    if overwrite:
-        if manifest_path.exists():
-            manifest_path.unlink()
-        shutil.rmtree(runs_dir, ignore_errors=True)
-        return None
-    if manifest_path.exists():
-        old = json.loads(manifest_path.read_text())
-        mine = exp.identity()
-        theirs = old.get("identity", {})
-        if theirs != mine:
-            diffs = [k for k in mine if theirs.get(k) != mine[k]]
-            raise BatchError(
-                f"{out} holds a different batch (differs in: {', '.join(diffs)}; its scenario "
-                f"was {old.get('scenario_path')!r}). Use another --out, or --overwrite to "
-                "replace it."
-            )
-        return old
-    if runs_dir.exists() and any(runs_dir.iterdir()):
-        raise BatchError(
-            f"{out}/{RUNS_DIR} holds runs but no {MANIFEST}; refusing to mix batches. "
-            "Use another --out, or --overwrite to replace it."
-        )
-    return None
 
 
 @dataclass
@@ -271,11 +216,82 @@ class BatchResult:
 
 
 def default_workers() -> int:
+    """All cores this process may use (the affinity mask, where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
 
 
-def _chunks(ids: list[int], size: int) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+def default_chunk_size(todo: int, workers: int) -> int:
+    """About eight chunks per worker (load balance, and little lost to a kill), capped."""
+    return max(1, min(MAX_CHUNK, -(-todo // (workers * 8))))
+
+
+def _check_options(
+    workers: int, backend: str, scheduler: str | None, chunk_size: int | None
+) -> None:
+    if backend not in BACKENDS:
+        raise BatchError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise BatchError(f"--workers must be a positive integer (got {workers!r})")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise BatchError(f"--chunk-size must be a positive integer (got {chunk_size!r})")
+    if scheduler and backend != "dask":
+        raise BatchError("--scheduler needs --backend dask")
+
+
+def _task_chunks(
+    exp: Experiment, done: set[int], size: int, taper: int = 0
+) -> Iterator[list[tuple]]:
+    """The missing runs' tasks, a chunk at a time, generated lazily (flat memory).
+
+    With ``taper`` (the number of workers; default chunking only), chunks shrink as the
+    batch nears its end, down to an eighth of ``size``, so that no worker sits idle while
+    another finishes one last big chunk: that tail cost ~5% at two workers.
+    """
+    remaining = exp.total_runs - len(done)
+    floor = max(1, size // 8)
+    todo = (i for i in range(exp.total_runs) if i not in done)
+    while True:
+        n = min(size, max(floor, -(-remaining // (4 * taper)))) if taper else size
+        chunk = list(islice(todo, n))
+        if not chunk:
+            return
+        remaining -= len(chunk)
+        yield [exp.task(i) for i in chunk]
+
+
+def _run_local(
+    chunks: Iterator[list[tuple]],
+    exp: Experiment,
+    workers: int,
+    consume: Callable[[list[dict]], None],
+    progress: Progress,
+) -> None:
+    """In-process for one worker; otherwise a fork pool fed lazily, results unordered.
+
+    The pool is made before the progress bar starts its refresh thread (forking a process
+    that runs threads can deadlock the child), and ``gc.freeze`` keeps the collector from
+    touching, hence copying, the pages the workers share with the parent.
+    """
+    if workers == 1:
+        _install_points(exp.points)
+        with progress:
+            for chunk in chunks:
+                consume(run_chunk(chunk))
+        return
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    gc.freeze()
+    try:
+        pool = ctx.Pool(workers, initializer=_install_points, initargs=(exp.points,))
+    finally:
+        gc.unfreeze()
+    with pool, progress:
+        for rows in pool.imap_unordered(run_chunk, chunks):
+            consume(rows)
 
 
 def run_batch(
@@ -290,98 +306,69 @@ def run_batch(
 ) -> BatchResult:
     """Run (or finish) a batch into ``out``; see the module docstring."""
     out = Path(out)
-    workers = workers or default_workers()
-    previous = _check_directory(out, exp, overwrite)
-    runs_dir = out / RUNS_DIR
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in runs_dir.glob(".*.tmp"):
-        stale.unlink()
-    done = _done_runs(runs_dir) if previous else set()
-    todo = [i for i in range(exp.total_runs) if i not in done]
-    tally = OutcomeTally()
-    if done:
-        from sim.results import iter_rows
+    workers = default_workers() if workers is None else workers
+    _check_options(workers, backend, scheduler, chunk_size)
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"{out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    with locked(out):
+        previous = check_directory(out, exp.identity(), overwrite)
+        runs_dir = out / RUNS_DIR
+        runs_dir.mkdir(exist_ok=True)
+        clear_stale(runs_dir)
+        done = done_run_ids(out) if previous else set()
+        tally = OutcomeTally()
+        if done:
+            for row in iter_rows(out, columns=OutcomeTally.COLUMNS):
+                tally.add(row)
+        todo = exp.total_runs - len(done)
+        started = datetime.now(UTC)
+        manifest = new_manifest(exp, previous, started, backend)
+        write_json(out / MANIFEST, manifest)
+        schema = table_schema(tuple(exp.points[0].scenario.patrons), exp.sweep_keys)
+        size = chunk_size or default_chunk_size(todo, workers)
+        progress = Progress(total=exp.total_runs, already=len(done), quiet=quiet)
+        t0 = time.perf_counter()
 
-        for row in iter_rows(out, columns=OutcomeTally.COLUMNS):
-            tally.add(row)
-    started = datetime.now(UTC)
-    manifest = {
-        "scenario_name": exp.points[0].scenario.name,
-        "scenario_path": str(exp.path),
-        "scenario_hash": exp.scenario_hash,
-        "scenario": exp.raw,
-        "identity": exp.identity(),
-        "seed": exp.seed,
-        "replicates": exp.replicates,
-        "runs": exp.total_runs,
-        "sweep": {"parameters": exp.sweep_keys, "points": [p.values for p in exp.points]}
-        if exp.sweep_keys
-        else None,
-        "seeding": "run i uses SeedSequence(seed, spawn_key=(i mod replicates,))",
-        "versions": versions(),
-        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "status": "running",
-        "created": (previous or {}).get("created", started.isoformat()),
-        "sessions": [*(previous or {}).get("sessions", [])],
-    }
-    _write_json(out / MANIFEST, manifest)
-    schema = table_schema(_patrons(exp.points[0].scenario), exp.sweep_keys)
-    size = chunk_size or max(1, min(250, -(-len(todo) // (max(workers, 1) * 8)) if todo else 1))
-    tasks = [[exp.task(i) for i in chunk] for chunk in _chunks(todo, size)]
-    progress = Progress(total=exp.total_runs, already=len(done), quiet=quiet)
-    t0 = time.perf_counter()
-    failed_now = 0
+        def consume(rows: list[dict]) -> None:
+            write_part(rows, schema, runs_dir)
+            for row in rows:
+                tally.add(row)
+            progress.advance(len(rows))
 
-    def consume(rows: list[dict]) -> None:
-        nonlocal failed_now
-        write_part(rows, schema, runs_dir)
-        for row in rows:
-            tally.add(row)
-            failed_now += bool(row.get("error"))
-        progress.advance(len(rows))
-
-    with progress:
         if backend == "dask":
             from sim.distributed import run_on_dask
 
-            run_on_dask(tasks, exp.points, workers, scheduler, consume)
-        elif backend != "local":
-            raise BatchError(f"unknown backend {backend!r}; allowed: local, dask")
-        elif workers == 1 or len(tasks) <= 1:
-            _install_points(exp.points)
-            for task in tasks:
-                consume(run_chunk(task))
+            def chunks_for(n_workers: int) -> Iterator[list[tuple]]:
+                nonlocal size, workers  # a running cluster's size is known only now
+                workers = n_workers
+                size = chunk_size or default_chunk_size(todo, n_workers)
+                return _task_chunks(exp, done, size, 0 if chunk_size else n_workers)
+
+            run_on_dask(chunks_for, exp.points, workers, scheduler, consume, progress)
         else:
-            ctx = multiprocessing.get_context(
-                "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            )
-            with ctx.Pool(workers, initializer=_install_points, initargs=(exp.points,)) as pool:
-                for rows in pool.imap_unordered(run_chunk, tasks):
-                    consume(rows)
-    seconds = time.perf_counter() - t0
-    finished = datetime.now(UTC)
-    manifest["status"] = "complete"
-    manifest["failed_runs"] = tally.failed
-    manifest["sessions"].append(
-        {
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
-            "seconds": round(seconds, 3),
-            "runs": len(todo),
-            "workers": workers,
-            "backend": backend,
-            "runs_per_second": round(len(todo) / seconds, 1) if seconds > 0 else None,
+            if todo <= size:  # one chunk or less to do: a pool would cost more than it saves
+                workers = 1
+            taper = 0 if chunk_size or workers == 1 else workers
+            _run_local(_task_chunks(exp, done, size, taper), exp, workers, consume, progress)
+        seconds = time.perf_counter() - t0
+        manifest["status"] = "complete"
+        manifest["failed_runs"] = tally.failed
+        manifest["sessions"].append(
+            {
+                "started": started.isoformat(),
+                "finished": datetime.now(UTC).isoformat(),
+                "seconds": round(seconds, 3),
+                "runs": todo,
+                "workers": workers,
+                "backend": backend,
+                "chunk_size": size if chunk_size or workers == 1 else f"up to {size}, tapering",
+                "runs_per_second": round(todo / seconds, 1) if seconds > 0 and todo else None,
+            }
+        )
+        manifest["timing"] = {
+            "seconds": round(sum(s["seconds"] for s in manifest["sessions"]), 3),
+            "last_session_seconds": round(seconds, 3),
         }
-    )
-    manifest["timing"] = {
-        "seconds": round(sum(s["seconds"] for s in manifest["sessions"]), 3),
-        "last_session_seconds": round(seconds, 3),
-    }
-    _write_json(out / MANIFEST, manifest)
-    return BatchResult(
-        out, exp.total_runs, len(todo), len(done), tally.failed, seconds, tally, manifest
-    )
-
-
-def _patrons(scenario: Scenario) -> tuple[str, ...]:
-    return tuple(scenario.patrons)
+        write_json(out / MANIFEST, manifest)
+    return BatchResult(out, exp.total_runs, todo, len(done), tally.failed, seconds, tally, manifest)

@@ -7,6 +7,7 @@ and exit status 2; nothing is written before the input has been checked.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         backend=args.backend,
         scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
     )
@@ -88,6 +90,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         workers=args.workers,
         backend=args.backend,
         scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
     )
@@ -208,6 +211,16 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _chunk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
+        "per worker, at most 250); never changes the results",
+    )
+
+
 def _compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default=None, help="compare the values of this swept parameter")
     p.add_argument(
@@ -247,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replicates (per sweep point if the file has a [sweep]); default 100",
     )
     _batch_options(p)
+    _chunk_option(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="vary parameters over a grid or a Latin hypercube")
@@ -261,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=10, help="Latin hypercube points")
     p.add_argument("--replicates", type=int, default=None, help="runs per point (default 100)")
     _batch_options(p)
+    _chunk_option(p)
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
@@ -350,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
             "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr
         )
         return 130
+    except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

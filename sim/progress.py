@@ -1,9 +1,24 @@
-"""Progress for long batches: a rich bar on a terminal, plain periodic lines otherwise."""
+"""Progress for long batches: a rich bar on a terminal, plain periodic lines otherwise.
+
+Everything goes to stderr (or the given stream), never stdout, so that the summary a batch
+prints can be piped or redirected without progress noise in it. Whether the stream is a
+terminal decides the form: a live bar with rate and ETA, or a line every ``every``
+seconds that a log file or CI console can hold.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+
+
+def _eta(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):  # nan or inf: no rate yet
+        return "?"
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 class Progress:
@@ -20,11 +35,16 @@ class Progress:
         self._t0 = 0.0
         self._last = 0.0
 
+    def _is_terminal(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
+
     def __enter__(self) -> Progress:
         self._t0 = self._last = time.perf_counter()
         if self.quiet:
             return self
-        if self.stream.isatty():
+        if self._is_terminal():
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -40,16 +60,18 @@ class Progress:
                 MofNCompleteColumn(),
                 TaskProgressColumn(),
                 TextColumn("{task.fields[rate]}"),
+                TextColumn("ETA"),
                 TimeRemainingColumn(),
+                console=Console(file=self.stream),
                 transient=False,
             )
             self._bar.__enter__()
             self._task = self._bar.add_task("runs", total=self.total, completed=self.done, rate="")
-        elif self.done:
+        else:
+            todo = self.total - self.done
+            resumed = f" ({self.done} already done, resuming)" if self.done else ""
             print(
-                f"resuming: {self.done}/{self.total} runs already done",
-                file=self.stream,
-                flush=True,
+                f"batch: {todo} of {self.total} runs to do{resumed}", file=self.stream, flush=True
             )
         return self
 
@@ -71,7 +93,7 @@ class Progress:
             eta = (self.total - self.done) / rate if rate > 0 else float("nan")
             print(
                 f"progress: {self.done}/{self.total} runs ({100 * self.done / self.total:.0f}%)"
-                f", {rate:,.0f} runs/s, ETA {eta:.0f}s",
+                f", {rate:,.1f} runs/s, ETA {_eta(eta)}",
                 file=self.stream,
                 flush=True,
             )
@@ -79,3 +101,4 @@ class Progress:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
+            self._bar = None

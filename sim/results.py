@@ -1,26 +1,52 @@
-"""Reading a batch directory back: the run table and its manifest."""
+"""A batch directory on disk: its manifest, its Parquet parts, and reading them back.
+
+Layout: ``DIR/manifest.json`` (what the batch is, how it ran) and ``DIR/runs/part-*.parquet``
+(the run table, one part per finished chunk). The batch engine writes through the helpers
+here so that the rules that make resume safe live in one place: parts appear atomically
+(temporary file, fsync, rename), a directory is used by one batch process at a time (an
+advisory lock), and a directory holding another batch is refused, never mixed.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import platform
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
-from sim.batch import MANIFEST, RUNS_DIR
+RUNS_DIR = "runs"
+MANIFEST = "manifest.json"
+LOCK = ".sim-batch.lock"
 
 
 class ResultsError(Exception):
     pass
 
 
+class BatchError(Exception):
+    """A batch that must not start: bad options, or a directory it must not write."""
+
+
+# --------------------------------------------------------------------------- reading
+def part_paths(out: str | Path) -> list[Path]:
+    """The finished parts, in name order (temporary files start with a dot: never listed)."""
+    return sorted((Path(out) / RUNS_DIR).glob("part-*.parquet"))
+
+
 def _dataset(out: str | Path) -> ds.Dataset:
-    runs = Path(out) / RUNS_DIR
-    parts = sorted(runs.glob("part-*.parquet"))
+    parts = part_paths(out)
     if not parts:
-        raise ResultsError(f"{out}: no runs found (expected Parquet parts in {runs})")
+        raise ResultsError(f"{out}: no runs found (expected Parquet parts in {out}/{RUNS_DIR})")
     return ds.dataset([str(p) for p in parts], format="parquet")
 
 
@@ -46,3 +72,228 @@ def iter_rows(
     """Rows of a batch, a record batch at a time (constant memory)."""
     for batch in _dataset(out).to_batches(columns=columns, batch_size=batch_size):
         yield from batch.to_pylist()
+
+
+def done_run_ids(out: str | Path) -> set[int]:
+    """The run ids already on disk, read one part at a time (only the ``run_id`` column)."""
+    done: set[int] = set()
+    for part in part_paths(out):
+        ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_pylist()
+        done.update(ids)
+    return done
+
+
+# --------------------------------------------------------------------------- writing
+def versions(backend: str = "local") -> dict[str, str]:
+    """Versions that can change a run's numbers (and the runner's), for the manifest."""
+    out = {"python": platform.python_version()}
+    packages = ["sim", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy"]
+    if backend == "dask":
+        packages += ["dask", "distributed"]
+    for pkg in packages:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def new_manifest(exp, previous: dict | None, started: datetime, backend: str) -> dict:
+    """The manifest of a batch session (``exp`` a ``sim.batch.Experiment``): what the batch
+    is (scenario snapshot and hash, seeds, sweep), what ran it (versions, host), and the
+    sessions so far, which a resumed batch extends."""
+    return {
+        "scenario_name": exp.points[0].scenario.name,
+        "scenario_path": str(exp.path),
+        "scenario_hash": exp.scenario_hash,
+        "scenario": exp.raw,
+        "identity": exp.identity(),
+        "seed": exp.seed,
+        "replicates": exp.replicates,
+        "runs": exp.total_runs,
+        "sweep": {"parameters": exp.sweep_keys, "points": [p.values for p in exp.points]}
+        if exp.sweep_keys
+        else None,
+        "seeding": "run i uses SeedSequence(seed, spawn_key=(i mod replicates,))",
+        "versions": versions(backend),
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "status": "running",
+        "created": (previous or {}).get("created", started.isoformat()),
+        "sessions": [*(previous or {}).get("sessions", [])],
+    }
+
+
+def table_schema(patrons: tuple[str, ...], sweep_keys: list[str]) -> pa.Schema:
+    """The run table's columns: ids, sweep values, outcomes (``sim.outcomes``), error.
+
+    Fixed rather than inferred, so every part of a batch has the same schema even when a
+    part holds only failed runs (whose outcome columns are null).
+    """
+    fields = [
+        ("run_id", pa.int64()),
+        ("seed", pa.int64()),
+    ]
+    if sweep_keys:
+        fields.append(("point", pa.int64()))
+        fields += [(k, pa.float64()) for k in sweep_keys]
+    fields += [
+        ("formed", pa.bool_()),
+        ("weeks_to_government", pa.int64()),
+        ("government_type", pa.string()),
+        ("pm_kind", pa.string()),
+        ("pm_faction", pa.string()),
+        ("coalition", pa.list_(pa.string())),
+        ("coalition_seats", pa.int64()),
+        ("largest_bloc", pa.string()),
+        ("largest_bloc_seats", pa.int64()),
+        ("blocking_third", pa.bool_()),
+        ("president_sessions", pa.int64()),
+        ("president_failures", pa.int64()),
+        ("nominees", pa.int64()),
+        ("max_escalation", pa.int64()),
+        *[(f"weeks_at_level_{k}", pa.int64()) for k in range(6)],
+        ("casualties", pa.int64()),
+        ("incumbent_attacks", pa.int64()),
+        ("incumbent_survived", pa.bool_()),
+        ("incumbent_legitimacy", pa.float64()),
+        ("pmf_status", pa.string()),
+        ("bloc_switches", pa.int64()),
+        ("final_week", pa.int64()),
+        *[(f"patron_weight_{p}", pa.float64()) for p in patrons],
+        ("escalation_by_week", pa.list_(pa.int8())),
+        ("grievance_by_week", pa.list_(pa.float32())),
+        ("error", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_part(rows: list[dict], schema: pa.Schema, runs_dir: Path) -> Path:
+    """Write one part atomically: a temporary file, fsynced, renamed into place.
+
+    A reader (or a resumed batch) sees either the whole part or none of it, even after
+    kill -9. Keys of a row outside the schema are an error rather than a silent drop, so a
+    new outcome added to the model cannot vanish from the table unnoticed.
+    """
+    extra = {k for row in rows for k in row} - set(schema.names)
+    if extra:
+        raise ValueError(
+            f"run rows carry columns the table schema lacks: {sorted(extra)} "
+            "(add them to sim.results.table_schema)"
+        )
+    rows = sorted(rows, key=lambda r: r["run_id"])
+    first, last = rows[0]["run_id"], rows[-1]["run_id"]
+    final = runs_dir / f"part-{first:09d}-{last:09d}.parquet"
+    tmp = runs_dir / f".{final.name}.{os.getpid()}.tmp"
+    table = pa.Table.from_pylist(rows, schema=schema)
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(runs_dir)
+    return final
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Replace a JSON file atomically (a crash leaves the old or the new one, whole)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``out``'s advisory lock: two batch processes never write one directory.
+
+    The kernel drops the lock when its holder dies (even by kill -9), so a crash never
+    leaves a directory locked. Where ``fcntl`` does not exist (Windows), no lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(out / LOCK, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(
+                f"{out} is being written by another sim process; wait for it to finish "
+                "(or stop it) and run the command again to resume"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _describe(key: str, theirs: object, mine: object) -> str:
+    if key == "scenario_hash":
+        return (
+            f"the scenario (hash {str(theirs)[:12]} there, {str(mine)[:12]} here: "
+            "the file, or a file it extends, has changed)"
+        )
+    if key == "points":
+        return "the sweep points"
+    return f"{key} ({theirs} there, {mine} here)"
+
+
+def check_directory(out: Path, identity: dict, overwrite: bool) -> dict | None:
+    """Refuse a directory holding another batch; return its manifest when resuming.
+
+    ``identity`` is what must match for a resume (scenario hash, seed, replicates, sweep
+    points); how the batch runs (workers, backend, chunk size) may change between sessions
+    because it cannot change a single row. ``overwrite`` clears the directory's batch.
+    """
+    manifest_path = out / MANIFEST
+    runs_dir = out / RUNS_DIR
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"{out} exists and is not a directory")
+    if overwrite:
+        manifest_path.unlink(missing_ok=True)
+        shutil.rmtree(runs_dir, ignore_errors=True)
+        return None
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BatchError(
+                f"{manifest_path} cannot be read ({exc}); use another --out, or --overwrite "
+                "to replace the batch there"
+            ) from None
+        theirs = old.get("identity") or {}
+        if theirs != identity:
+            diffs = [
+                _describe(k, theirs.get(k), v) for k, v in identity.items() if theirs.get(k) != v
+            ]
+            raise BatchError(
+                f"{out} holds a different batch (scenario {old.get('scenario_path')!r}); it "
+                f"differs in {'; '.join(diffs)}. Refusing to mix batches: use another --out, "
+                "or --overwrite to replace it."
+            )
+        return old
+    if runs_dir.exists() and any(runs_dir.iterdir()):
+        raise BatchError(
+            f"{out}/{RUNS_DIR} holds runs but no {MANIFEST}; refusing to mix batches. "
+            "Use another --out, or --overwrite to replace it."
+        )
+    return None
+
+
+def clear_stale(runs_dir: Path) -> None:
+    """Remove temporary files a killed batch left behind (safe: we hold the lock)."""
+    for stale in runs_dir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)

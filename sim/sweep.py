@@ -82,6 +82,11 @@ def grid_points(raw: dict, parameters: dict[str, list], file: str) -> list[dict[
                 raise ScenarioError(
                     file, f"sweep.parameters.{key}", f"grid values must be numbers (got {v!r})"
                 )
+            if isinstance(current, int) and not float(v).is_integer():
+                # rounding 2.5 to 2 behind the user's back would run a point they never asked
+                raise ScenarioError(
+                    file, f"sweep.parameters.{key}", f"{key!r} is an integer (got {v!r})"
+                )
         parameters[key] = [_typed(current, v) for v in values]
     return [
         dict(zip(keys, combo, strict=True)) for combo in itertools.product(*parameters.values())
@@ -167,11 +172,13 @@ def build_points(
         try:
             scenario = validate(point_raw, origin, file)
         except ScenarioError as exc:
-            raise ScenarioError(
-                exc.file,
-                f"sweep.parameters.{exc.key}" if exc.key in values else exc.key,
-                f"{exc.message} (at sweep point {values})",
-            ) from None
+            where, key = exc.file, exc.key
+            if key in values:
+                # the fault is the sweep's value: name the file that declares the sweep, not
+                # the one (perhaps extended) that declares the parameter's default
+                key = f"sweep.parameters.{key}"
+                where = origin.get(key, file)
+            raise ScenarioError(where, key, f"{exc.message} (at sweep point {values})") from None
         out.append(SweepPoint(p, values, scenario))
     return out
 
@@ -185,6 +192,10 @@ def cli_parameters(specs: list[str], method: str, file: str | Path) -> dict[str,
             raise ScenarioError(
                 file, "--param", f"expected KEY=V1,V2,... or KEY=LOW:HIGH, got {spec!r}"
             )
+        if key in out:
+            raise ScenarioError(file, f"--param {key}", "given more than once")
+        if method == "lhs" and ":" not in rest:
+            raise ScenarioError(file, f"--param {key}", f"lhs expects LOW:HIGH, got {rest!r}")
         try:
             if method == "lhs":
                 low, _, high = rest.partition(":")

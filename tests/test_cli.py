@@ -1,0 +1,260 @@
+"""The run, sweep and validate commands, as a user runs them: worker counts, resume after
+kill -9, refusals, failed runs and the exit status, progress output, sweeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import BASELINE, ROOT, run_cli
+
+import sim.batch
+from sim.batch import prepare, run_batch
+from sim.cli import main
+from sim.model import FormationModel
+from sim.results import MANIFEST, RUNS_DIR, load_manifest, load_results, part_paths
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """A user error: exit status 2 and one line on stderr, no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def in_process_error(capsys, *args: str) -> str:
+    """The same contract, in this process (no interpreter start-up per case)."""
+    assert main(list(args)) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0]
+
+
+def test_one_and_two_workers_write_the_same_table(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ("run", str(BASELINE), "--runs", "20", "--quiet")
+    a = run_cli(*args, "--workers", "1", "--out", str(one))
+    b = run_cli(*args, "--workers", "2", "--chunk-size", "3", "--out", str(two))
+    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
+    assert "20 runs (20 now, 0 resumed), 0 failed" in a.stdout
+    assert "on 2 worker(s) [local]" in b.stdout
+    assert len(part_paths(two)) == 7  # ceil(20 / 3): --chunk-size reaches the engine
+    pd.testing.assert_frame_equal(load_results(one), load_results(two))
+
+
+def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
+    runs, out = 300, tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
+    cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not part_paths(out) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, as a crash would
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    proc.stderr.close()
+    kept = len(load_results(out, columns=["run_id"]))
+    assert 0 < kept < runs, "killed mid-batch"
+    assert load_manifest(out)["status"] == "running"
+
+    again = run_cli(*cmd[3:])
+    assert again.returncode == 0, again.stderr
+    assert f"{runs} runs ({runs - kept} now, {kept} resumed), 0 failed" in again.stdout
+    assert not list((out / RUNS_DIR).glob(".*")), "no temporary files left"
+    resumed = load_results(out)
+    assert resumed["run_id"].tolist() == list(range(runs)), "every run exactly once"
+    reference = tmp_path / "reference"
+    run_batch(prepare(BASELINE, runs=runs), reference, workers=2, quiet=True)
+    pd.testing.assert_frame_equal(resumed, load_results(reference))
+    assert load_manifest(out)["status"] == "complete"
+
+
+def test_a_directory_with_another_batch_is_refused_unless_overwrite(tmp_path, make_scenario):
+    out = str(tmp_path / "b")
+    assert run_cli("run", str(BASELINE), "--runs", "3", "--quiet", "--out", out).returncode == 0
+    manifest = (tmp_path / "b" / MANIFEST).read_text()
+    variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
+    line = one_line_error(run_cli("run", str(variant), "--runs", "3", "--out", out))
+    assert "holds a different batch" in line and "scenario (hash" in line and "--overwrite" in line
+    line = one_line_error(run_cli("run", str(BASELINE), "--runs", "4", "--out", out))
+    assert "replicates (3 there, 4 here)" in line
+    assert (tmp_path / "b" / MANIFEST).read_text() == manifest, "the refused batch wrote nothing"
+    proc = run_cli("run", str(variant), "--runs", "2", "--quiet", "--overwrite", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert load_manifest(out)["scenario_path"] == str(variant)
+    assert len(load_results(out)) == 2
+
+
+def test_failed_runs_are_recorded_counted_and_set_the_exit_status(tmp_path, monkeypatch, capsys):
+    bad = {sim.batch.run_seed(prepare(BASELINE).seed, 1)}
+
+    def fragile(scenario, seed, record_series):
+        if seed in bad:
+            raise ValueError("planted")
+        return FormationModel(scenario, seed=seed, record_series=record_series)
+
+    monkeypatch.setattr(sim.batch, "FormationModel", fragile)
+    out = tmp_path / "b"
+    status = main(["run", str(BASELINE), "--runs", "6", "--workers", "2", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "6 runs (6 now, 0 resumed), 1 failed" in captured.out
+    assert "1 run(s) failed: see the 'error' column" in captured.err
+    table = load_results(out)
+    row = table[table["error"].notna()]
+    assert row["run_id"].tolist() == [1] and set(row["seed"]) == bad
+    assert "ValueError: planted" in row["error"].iloc[0]
+    assert table["error"].isna().sum() == 5
+
+
+def test_progress_is_plain_lines_when_not_a_terminal_and_silenced_by_quiet(tmp_path):
+    proc = run_cli(
+        "run", str(BASELINE), "--runs", "4", "--workers", "1", "--out", str(tmp_path / "a")
+    )
+    assert proc.returncode == 0
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0] == "batch: 4 of 4 runs to do"
+    assert lines[-1].startswith("progress: 4/4 runs (100%)") and "runs/s, ETA" in lines[-1]
+    assert "progress:" not in proc.stdout and "\x1b[" not in proc.stderr, "no bar, no escapes"
+    quiet = run_cli(
+        "run",
+        str(BASELINE),
+        "--runs",
+        "4",
+        "--workers",
+        "1",
+        "--quiet",
+        "--out",
+        str(tmp_path / "b"),
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout == proc.stdout.replace(str(tmp_path / "a"), str(tmp_path / "b"))
+
+
+def test_sweep_command_adds_parameter_columns_with_common_random_numbers(tmp_path):
+    out = tmp_path / "s"
+    proc = run_cli(
+        "sweep", str(BASELINE), "--param", "patrons.iran.mediation=0.3,0.9",
+        "--param", "grievance.decay=0.03,0.06", "--replicates", "2", "--workers", "2",
+        "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    table = load_results(out)
+    assert len(table) == 8
+    by_point = table.groupby(["patrons.iran.mediation", "grievance.decay"])["seed"]
+    assert sorted(by_point.size().index) == [(0.3, 0.03), (0.3, 0.06), (0.9, 0.03), (0.9, 0.06)]
+    assert (by_point.apply(list).apply(tuple).nunique()) == 1, "the same seeds at every point"
+    assert load_manifest(out)["sweep"]["parameters"] == [
+        "patrons.iran.mediation",
+        "grievance.decay",
+    ]
+
+
+def test_lhs_sweep_from_the_command_line(tmp_path):
+    out = tmp_path / "lhs"
+    proc = run_cli(
+        "sweep", str(BASELINE), "--method", "lhs", "--samples", "3",
+        "--param", "grievance.decay=0.02:0.08", "--replicates", "1", "--quiet", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    values = load_results(out)["grievance.decay"]
+    assert values.nunique() == 3 and values.between(0.02, 0.08).all()
+
+
+def test_sweep_table_in_a_scenario_file_runs_and_validates(tmp_path, make_scenario):
+    path = make_scenario(
+        '[sweep]\nmethod = "grid"\nreplicates = 2\n'
+        '[sweep.parameters]\n"clock.follow_up_weeks" = [4, 8]\n'
+    )
+    check = run_cli("validate", str(path))
+    assert check.returncode == 0 and "2 point(s)" in check.stdout
+    proc = run_cli("run", str(path), "--quiet", "--out", str(tmp_path / "b"))
+    assert proc.returncode == 0, proc.stderr
+    table = load_results(tmp_path / "b")
+    assert table.groupby("clock.follow_up_weeks").size().to_dict() == {4.0: 2, 8.0: 2}
+
+
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ('"patrons.iran.nope" = [1]', "sweep.parameters.patrons.iran.nope"),
+        ('"patrons.iran.mediation" = [0.5, 7]', "sweep.parameters.patrons.iran.mediation"),
+        ('"grievance.decay" = { low = 0.1 }', "sweep.parameters.grievance.decay"),
+    ],
+)
+def test_invalid_sweep_in_a_file_is_a_one_line_error_and_writes_nothing(
+    tmp_path, make_scenario, capsys, body, key
+):
+    method = "lhs" if "low" in body else "grid"
+    path = make_scenario(f'[sweep]\nmethod = "{method}"\n[sweep.parameters]\n{body}')
+    out = tmp_path / "never"
+    for command in (("validate", str(path)), ("run", str(path), "--out", str(out))):
+        line = in_process_error(capsys, *command)
+        assert str(path) in line and key in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--param", "grievance.decay=a,b"], "values must be numbers"),
+        (["--param", "grievance.decay"], "expected KEY=V1,V2"),
+        (["--param", "grievance.decay=0.1", "--param", "grievance.decay=0.2"], "more than once"),
+        (["--method", "lhs", "--param", "grievance.decay=0.1"], "LOW:HIGH"),
+        (["--param", "clock.follow_up_weeks=2.5"], "integer"),
+        (["--param", "grievance.decay=0.1", "--workers", "0"], "--workers must be a positive"),
+        (["--param", "grievance.decay=0.1", "--replicates", "0"], "--runs"),
+        (["--param", "grievance.decay=0.1", "--scheduler", "tcp://x:1"], "needs --backend dask"),
+    ],
+)
+def test_bad_sweep_options_are_one_line_errors(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    line = in_process_error(capsys, "sweep", str(BASELINE), *args, "--out", str(out))
+    assert message in line
+    assert not out.exists()
+
+
+def test_a_closed_stdout_is_not_a_traceback(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "run",
+            str(BASELINE),
+            "--runs",
+            "2",
+            "--quiet",
+            "--out",
+            str(tmp_path / "b"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()  # like `sim run ... | head -0`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_default_output_directory_is_results_slash_name(tmp_path):
+    proc = run_cli("run", str(BASELINE), "--runs", "2", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "results" / "baseline" / MANIFEST).read_text())
+    assert manifest["runs"] == 2 and manifest["status"] == "complete"
