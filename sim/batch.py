@@ -240,6 +240,13 @@ def _check_options(
         raise BatchError(f"--chunk-size must be a positive integer (got {chunk_size!r})")
     if scheduler and backend != "dask":
         raise BatchError("--scheduler needs --backend dask")
+    if backend == "dask":  # before anything is written, not once the batch has begun
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise BatchError(
+                "the dask backend needs the optional extra: pip install '.[dask]'"
+            ) from None
 
 
 def _task_chunks(
@@ -312,7 +319,7 @@ def run_batch(
         raise BatchError(f"{out} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     with locked(out):
-        previous = check_directory(out, exp.identity(), overwrite)
+        previous = check_directory(out, exp.identity(), overwrite, str(exp.path))
         runs_dir = out / RUNS_DIR
         runs_dir.mkdir(exist_ok=True)
         clear_stale(runs_dir)

@@ -240,18 +240,18 @@ def locked(out: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _describe(key: str, theirs: object, mine: object) -> str:
+def _describe(key: str, theirs: object, mine: object, same_file: bool) -> str:
     if key == "scenario_hash":
-        return (
-            f"the scenario (hash {str(theirs)[:12]} there, {str(mine)[:12]} here: "
-            "the file, or a file it extends, has changed)"
-        )
+        why = "the file, or a file it extends, has changed since" if same_file else "another file"
+        return f"the scenario (hash {str(theirs)[:12]} there, {str(mine)[:12]} here: {why})"
     if key == "points":
         return "the sweep points"
     return f"{key} ({theirs} there, {mine} here)"
 
 
-def check_directory(out: Path, identity: dict, overwrite: bool) -> dict | None:
+def check_directory(
+    out: Path, identity: dict, overwrite: bool, scenario_path: str = ""
+) -> dict | None:
     """Refuse a directory holding another batch; return its manifest when resuming.
 
     ``identity`` is what must match for a resume (scenario hash, seed, replicates, sweep
@@ -277,7 +277,9 @@ def check_directory(out: Path, identity: dict, overwrite: bool) -> dict | None:
         theirs = old.get("identity") or {}
         if theirs != identity:
             diffs = [
-                _describe(k, theirs.get(k), v) for k, v in identity.items() if theirs.get(k) != v
+                _describe(k, theirs.get(k), v, old.get("scenario_path") == scenario_path)
+                for k, v in identity.items()
+                if theirs.get(k) != v
             ]
             raise BatchError(
                 f"{out} holds a different batch (scenario {old.get('scenario_path')!r}); it "

@@ -258,3 +258,48 @@ def test_default_output_directory_is_results_slash_name(tmp_path):
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((tmp_path / "results" / "baseline" / MANIFEST).read_text())
     assert manifest["runs"] == 2 and manifest["status"] == "complete"
+
+
+def test_progress_is_a_bar_with_rate_and_eta_on_a_terminal(tmp_path):
+    """stderr on a pseudo-terminal: a live bar there, and only the summary on stdout."""
+    pty = pytest.importorskip("pty")
+    import select
+
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", "40"]
+    cmd += ["--workers", "2", "--chunk-size", "4", "--out", str(tmp_path / "b")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    seen = b""
+    while True:  # drain the terminal as the bar redraws, or it could fill and block
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed its end
+                break
+            if not data:
+                break
+            seen += data
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    assert proc.wait() == 0
+    bar = seen.decode(errors="replace")
+    assert "━" in bar and "40/40" in bar and "runs/s" in bar and "ETA" in bar
+    assert "progress:" not in bar
+    assert "━" not in out and out.startswith("baseline: 40 runs")
+
+
+def test_a_plain_install_needs_no_dask(tmp_path, monkeypatch):
+    """Dask is an optional extra: the CLI never imports it, and asking for it without it
+    installed is a clear error."""
+    probe = "import sys, sim, sim.cli, sim.batch; print('dask' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.stdout.strip() == "False", proc.stderr
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
+    with pytest.raises(sim.batch.BatchError, match=r"pip install '\.\[dask\]'"):
+        run_batch(prepare(BASELINE, runs=2), tmp_path / "b", backend="dask", quiet=True)
+    assert not (tmp_path / "b").exists()
