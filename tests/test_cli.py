@@ -63,7 +63,8 @@ def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
         while not part_paths(out) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, as a crash would
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, as a crash would
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
     proc.stderr.close()
