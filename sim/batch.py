@@ -24,7 +24,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 
 from sim.model import FormationModel
@@ -73,26 +72,13 @@ def _one_run(point: SweepPoint, run_id: int, seed: int, swept: bool) -> dict:
     if swept:
         row["point"] = point.point
         row.update(point.values)
-    model = None
     try:
         model = FormationModel(point.scenario, seed=seed, record_series=False)
         row.update(model.run().outcome())
         row["error"] = None
     except Exception as exc:  # a failing run is recorded, not fatal to the batch
         row["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-    finally:
-        _release(model)
     return row
-
-
-def _release(model: object) -> None:
-    """Let a finished model be freed: Mesa 3.3 keeps every model that ever made an agent
-    alive in the class attribute ``Agent._ids`` (mesa issue #3179, fixed upstream after
-    3.3), so a worker's memory grew by ~30 kB a run. Only this model's entry is dropped:
-    a live model in the caller's process (the in-process path) keeps its id counter."""
-    ids = getattr(mesa.Agent, "_ids", None)
-    if model is not None and isinstance(ids, dict):
-        ids.pop(model, None)
 
 
 def run_chunk(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
+from sim.agents import SimAgent
 from sim.enums import ISSUES, PMF_ISSUE, EscalationLevel
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 NO_BLOC = -1
 
 
-class Faction(mesa.Agent):
+class Faction(SimAgent):
     """A list in parliament. Its state lives in the model's arrays at ``index``."""
 
     def __init__(self, model: FormationModel, index: int, name: str):

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
+
+from sim.agents import SimAgent
 
 if TYPE_CHECKING:
     from sim.model import FormationModel
 
 
-class Patron(mesa.Agent):
+class Patron(SimAgent):
     """An outside power. Its instrument strengths live in the model's patron arrays."""
 
     def __init__(self, model: FormationModel, index: int, name: str):
@@ -40,7 +41,7 @@ class Patron(mesa.Agent):
         return f"Patron({self.name!r}, mediation={self.mediation:.2f})"
 
 
-class Incumbent(mesa.Agent):
+class Incumbent(SimAgent):
     """The caretaker prime minister: state that is his alone, kept on the agent."""
 
     def __init__(self, model: FormationModel, legitimacy: float, present: bool, alive: bool):

@@ -241,8 +241,9 @@ def test_the_schema_holds_every_outcome_of_a_run():
 
 
 def test_finished_models_are_freed_so_worker_memory_stays_flat(monkeypatch):
-    """Mesa 3.3's Agent._ids holds every model that made an agent (mesa#3179); the engine
-    drops each of its models from it, else a worker grows with every run."""
+    """Mesa 3.3's Agent._ids holds every model that made an agent (mesa#3179); our agents
+    count ids in a weak-keyed mapping instead (sim.agents), else a worker grows with every
+    run."""
     import gc
     import weakref
 
