@@ -64,7 +64,6 @@ class ConstitutionalProcess:
         self.president_sessions = 0
         self.president_failures = 0
         self.stalled_by_boycott = False
-        self.president_quorum_history: list[float] = []  # seats present at each session
         self.president_elected_with: float | None = None  # seats present when elected
 
     def week(self, model: FormationModel) -> None:
@@ -97,7 +96,6 @@ class ConstitutionalProcess:
             return
         self.president_sessions += 1
         present = model.session_attendance(consider_compromise=True, quorum=rules.president_quorum)
-        self.president_quorum_history.append(present)
         if quorum_met(present, rules.president_quorum):
             self.president_elected_with = present
             model.seal_deal()

@@ -118,10 +118,6 @@ class OutcomeTally:
         self.casualties += int(row["casualties"])
         self.survived += bool(row["incumbent_survived"])
 
-    def add_frame(self, frame) -> None:
-        for row in frame.to_dict("records"):
-            self.add(row)
-
     def median_weeks(self) -> float | None:
         if self.formed == 0:
             return None

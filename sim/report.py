@@ -28,7 +28,6 @@ from sim.compare import NUMERIC, TABLE_COLUMNS, Batch, CompareError, compare, lo
 SKIPPED_CSV = {"points.csv": "the design points (in the file, not shown)"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TABLE_ROWS = 10  # rows shown of a ranked sensitivity/discovery table (the files hold the rest)
-FIGURES = ("fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties")
 EXTRA_SECTIONS = {
     "sensitivity": ("Sensitivity", "sensitivity.png"),
     "discovery": ("Scenario discovery", "discovery.png"),
