@@ -57,9 +57,8 @@ def _default_out(scenario_path: str) -> Path:
     return Path("results") / Path(scenario_path).stem
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
-    out = Path(args.out) if args.out else _default_out(args.scenario)
+def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
+    """Run a prepared experiment with the command line's batch options; print the summary."""
     result = run_batch(
         exp,
         out,
@@ -71,6 +70,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return _report_batch(result)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
+    return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -79,22 +83,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.method == "lhs":
         sweep["samples"] = args.samples
     exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
-    out = (
-        Path(args.out)
-        if args.out
-        else _default_out(args.scenario).with_name(_default_out(args.scenario).name + "_sweep")
-    )
-    result = run_batch(
-        exp,
-        out,
-        workers=args.workers,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        chunk_size=args.chunk_size,
-        overwrite=args.overwrite,
-        quiet=args.quiet,
-    )
-    return _report_batch(result)
+    default = _default_out(args.scenario)
+    return _run_and_report(exp, Path(args.out or default.with_name(default.name + "_sweep")), args)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
