@@ -141,3 +141,34 @@ def test_stress_scenario_runs_with_forty_factions():
     for seed in range(3):
         model = sim.FormationModel(sc, seed=seed, record_series=False).run()
         check_invariants(model)
+
+
+def test_other_elections_need_no_code_changes():
+    """Another parliament size, an incumbent leading a list, no attacks, an election-day
+    start: all from the scenario file alone."""
+    raw = set_dotted(RAW, "parliament.size", 325)
+    raw = set_dotted(raw, "factions.minor_lists.seats", 22)  # 329 - 4
+    raw = set_dotted(raw, "parliament.president_quorum", 217)
+    raw = set_dotted(raw, "parliament.confidence_majority", 163)
+    raw = set_dotted(raw, "parliament.speaker_majority", 163)
+    raw = set_dotted(raw, "incumbent.faction", "state_of_law")
+    raw = set_dotted(raw, "incumbent.attacks_enabled", False)
+    raw = set_dotted(raw, "clock.start_week", 0)
+    sc = validate(raw)
+    for seed in range(40):
+        model = sim.FormationModel(sc, seed=seed, record_series=False).run()
+        check_invariants(model)
+        row = model.outcome()
+        assert row["incumbent_attacks"] == 0
+        assert len(row["escalation_by_week"]) == model.week + 1  # from election day
+        if row["pm_kind"] == "incumbent":
+            assert row["pm_faction"] == "state_of_law"
+    assert model.world["seats"].sum() == 325
+
+
+def test_no_incumbent_at_all():
+    raw = set_dotted(RAW, "incumbent.present", False)
+    sc = validate(raw)
+    for seed in range(20):
+        row = sim.FormationModel(sc, seed=seed, record_series=False).run().outcome()
+        assert row["pm_kind"] != "incumbent" and row["incumbent_attacks"] == 0
