@@ -239,7 +239,10 @@ def extra_section(directory: Path, kind: str, label: str) -> str:
     summary = folder / "summary.json"
     if summary.is_file():
         try:
-            parts.append(_json_html(json.loads(summary.read_text())))
+            content = json.loads(summary.read_text())
+            if isinstance(content, dict):  # a table with a CSV of its own is shown once
+                content = {k: v for k, v in content.items() if not (folder / f"{k}.csv").is_file()}
+            parts.append(_json_html(content))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             parts.append(f'<p class="note">summary.json unreadable: {_e(exc)}</p>')
     png = folder / picture
