@@ -15,7 +15,7 @@ from sim.batch import BatchError, BatchResult, default_workers, prepare, run_bat
 from sim.compare import CompareError
 from sim.outcomes import OutcomeTally
 from sim.results import ResultsError
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import ScenarioError, load_scenario, resolve_raw
 from sim.sweep import cli_parameters
 
 USER_ERRORS = (ScenarioError, BatchError, ResultsError, CompareError)
@@ -167,13 +167,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.ranges import parse_ranges
+
     sc = load_scenario(args.scenario)
-    exp = prepare(args.scenario)
+    exp = prepare(args.scenario)  # checks the [sweep] too
+    raw, origin = resolve_raw(args.scenario)
+    ranges = parse_ranges(raw, origin, str(args.scenario))
     seats = sum(f.seats for f in sc.factions.values())
     print(
         f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
         f"({seats} seats), {len(sc.patrons)} patrons, {len(sc.blocs)} blocs, "
-        f"{len(exp.points)} point(s), hash {exp.scenario_hash[:12]}"
+        f"{len(exp.points)} point(s), {len(ranges)} range(s), hash {exp.scenario_hash[:12]}"
     )
     return 0
 

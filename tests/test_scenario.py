@@ -134,3 +134,12 @@ def test_every_shipped_scenario_validates(path):
     result = run_cli("validate", str(path))
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+def test_validate_checks_ranges_too(make_scenario):
+    path = make_scenario(
+        '[ranges]\n"patrons.iran.mediation" = { low = 0.9, high = 0.1, source = "x" }\n'
+    )
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert "ranges.patrons.iran.mediation" in result.stderr and "must be below" in result.stderr
