@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,23 +28,39 @@ class SweepPoint:
     scenario: Scenario
 
 
-def get_dotted(raw: dict, key: str) -> Any:
-    node: Any = raw
+_INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
+
+
+def _steps(key: str) -> list[str | int]:
+    """``escalation.thresholds[3]`` -> ["escalation", "thresholds", 3]."""
+    steps: list[str | int] = []
     for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
+        m = _INDEXED.match(part)
+        steps += [m.group(1), int(m.group(2))] if m else [part]
+    return steps
+
+
+def get_dotted(raw: dict, key: str) -> Any:
+    """The value at a dotted key; ``name[i]`` picks an element of an array."""
+    node: Any = raw
+    for step in _steps(key):
+        if isinstance(step, int):
+            if not isinstance(node, list) or step >= len(node):
+                raise KeyError(key)
+        elif not isinstance(node, dict) or step not in node:
             raise KeyError(key)
-        node = node[part]
+        node = node[step]
     return node
 
 
 def set_dotted(raw: dict, key: str, value: Any) -> dict:
     """A copy of ``raw`` with the dotted key set (the key must already exist)."""
     out = copy.deepcopy(raw)
-    node = out
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node[part]
-    node[parts[-1]] = value
+    node: Any = out
+    steps = _steps(key)
+    for step in steps[:-1]:
+        node = node[step]
+    node[steps[-1]] = value
     return out
 
 

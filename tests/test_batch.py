@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import BASELINE
+from conftest import BASELINE, run_cli
 
 import sim.batch
 from sim.batch import BatchError, prepare, run_batch, run_chunk, run_seed
@@ -400,3 +400,34 @@ def test_batch_directory_can_move(tmp_path, reference):
     moved = shutil.copytree(out, tmp_path / "elsewhere")
     run_batch(exp, moved, workers=1, quiet=True)
     pd.testing.assert_frame_equal(load_results(moved), reference)
+
+
+def test_an_array_element_can_be_swept(tmp_path):
+    """Dotted keys index arrays: ``escalation.thresholds[3]`` is the rung-4 threshold."""
+    result = run_cli(
+        "sweep",
+        str(BASELINE),
+        "--param",
+        "escalation.thresholds[3]=0.6,0.8",
+        "--replicates",
+        "4",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "s"),
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    table = load_results(tmp_path / "s")
+    assert sorted(table["escalation.thresholds[3]"].unique()) == [0.6, 0.8]
+    bad = run_cli(
+        "sweep",
+        str(BASELINE),
+        "--param",
+        "escalation.thresholds[9]=0.6",
+        "--out",
+        str(tmp_path / "bad"),
+        "--quiet",
+    )
+    assert bad.returncode == 2 and "thresholds[9]" in bad.stderr
+    assert not (tmp_path / "bad").exists()
