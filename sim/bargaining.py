@@ -267,9 +267,10 @@ def _build(
 
 
 def renew_offer(
-    proposal: Proposal, formateur: int, world: dict, state: dict, terms: Terms, target: int
+    proposal: Proposal, formateur: int, world: dict, state: dict, terms: Terms
 ) -> tuple[Proposal, np.ndarray]:
-    """The same coalition and PM offered again on this week's terms."""
+    """The same coalition and PM offered again, with this week's margins (its expected
+    value and pass probability stay those of the week it was planned)."""
     pm_faction = formateur if proposal.pm_kind is PMKind.FORMATEUR else -1
     margins = acceptance_margin(
         proposal.members,
@@ -281,12 +282,7 @@ def renew_offer(
         state,
         terms,
     )
-    p_pass = pass_probability(
-        proposal.members, margins, world["seats"], terms.acceptance_noise, target, formateur
-    )
-    return Proposal(
-        proposal.members, proposal.pm_kind, proposal.pm_position, proposal.expected_value, p_pass
-    ), margins
+    return proposal, margins
 
 
 def best_proposal(

@@ -49,7 +49,7 @@ class NegotiationMixin:
         target = self.scenario.parliament.confidence_majority
         if self._plan is not None and self._plan[0] == key and self.week < self._plan[2]:
             proposal, margins = bargaining.renew_offer(
-                self._plan[1], formateur, self.world, self.state, self.terms, target
+                self._plan[1], formateur, self.world, self.state, self.terms
             )
         else:
             own = bloc_of[formateur]
