@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -51,11 +52,24 @@ def _dataset(out: str | Path) -> ds.Dataset:
 
 
 def load_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """The run table of a batch directory, one row a run, sorted by ``run_id``."""
+    """The run table of a batch directory, one row a run, sorted by ``run_id``.
+
+    An interrupted batch loads too (its finished runs), with a warning that says how
+    many runs are missing and how to finish them.
+    """
     table = _dataset(out).to_table(columns=columns)
     frame = table.to_pandas()
     if "run_id" in frame.columns:
         frame = frame.sort_values("run_id", kind="stable").reset_index(drop=True)
+    manifest = Path(out) / MANIFEST
+    if manifest.is_file():
+        expected = json.loads(manifest.read_text()).get("runs")
+        if isinstance(expected, int) and len(frame) < expected:
+            warnings.warn(
+                f"{out}: {len(frame)} of {expected} runs present; the batch is incomplete "
+                "(run the same command again to finish it)",
+                stacklevel=2,
+            )
     return frame
 
 

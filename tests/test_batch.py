@@ -431,3 +431,12 @@ def test_an_array_element_can_be_swept(tmp_path):
     )
     assert bad.returncode == 2 and "thresholds[9]" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_loading_an_incomplete_batch_warns(tmp_path):
+    out = tmp_path / "b"
+    run_batch(prepare(BASELINE, runs=6), out, workers=1, chunk_size=2, quiet=True)
+    part_paths(out)[0].unlink()  # as if interrupted
+    with pytest.warns(UserWarning, match="4 of 6 runs present"):
+        frame = load_results(out)
+    assert len(frame) == 4
