@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.scenario import ScenarioError, _file_for, validate
-from sim.sweep import get_dotted, set_dotted
+from sim.sweep import numeric_parameter, set_dotted
 
 FIELDS = ("low", "high", "source")
 
@@ -84,19 +84,7 @@ def _check_entry(raw: dict, key: str, spec: Any, file: str) -> Range:
         )
     if low >= high:
         raise ScenarioError(file, where, f"low ({low}) must be below high ({high})")
-    try:
-        current = get_dotted(raw, key)
-    except KeyError:
-        raise ScenarioError(
-            file,
-            where,
-            f"{key!r} is not a parameter of this scenario (use the dotted key of a number, "
-            "such as 'patrons.iran.mediation')",
-        ) from None
-    if not _is_number(current):
-        raise ScenarioError(
-            file, where, f"{key!r} is not a number ({current!r}); only numbers can have ranges"
-        )
+    current = numeric_parameter(raw, key, file, where, use="have ranges")
     return Range(key, float(low), float(high), source.strip(), integer=isinstance(current, int))
 
 

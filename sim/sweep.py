@@ -64,7 +64,9 @@ def set_dotted(raw: dict, key: str, value: Any) -> dict:
     return out
 
 
-def _check_key(raw: dict, key: str, file: str, where: str) -> Any:
+def numeric_parameter(raw: dict, key: str, file: str, where: str, use: str = "be swept") -> Any:
+    """The current value of a dotted key that must name a number of the scenario (for a
+    sweep or a range); a clear ScenarioError otherwise."""
     try:
         current = get_dotted(raw, key)
     except KeyError:
@@ -75,7 +77,9 @@ def _check_key(raw: dict, key: str, file: str, where: str) -> Any:
             "such as 'patrons.iran.mediation')",
         ) from None
     if isinstance(current, bool) or not isinstance(current, int | float):
-        raise ScenarioError(file, where, f"{key!r} is not numeric; only numbers can be swept")
+        raise ScenarioError(
+            file, where, f"{key!r} is not numeric ({current!r}); only numbers can {use}"
+        )
     return current
 
 
@@ -88,7 +92,7 @@ def _typed(current: Any, value: float) -> Any:
 def grid_points(raw: dict, parameters: dict[str, list], file: str) -> list[dict[str, Any]]:
     keys = list(parameters)
     for key in keys:
-        current = _check_key(raw, key, file, f"sweep.parameters.{key}")
+        current = numeric_parameter(raw, key, file, f"sweep.parameters.{key}")
         values = parameters[key]
         if not isinstance(values, list) or not values:
             raise ScenarioError(
@@ -117,7 +121,7 @@ def lhs_points(
     lows, highs, currents = [], [], []
     for key in keys:
         where = f"sweep.parameters.{key}"
-        currents.append(_check_key(raw, key, file, where))
+        currents.append(numeric_parameter(raw, key, file, where))
         spec = parameters[key]
         if not (isinstance(spec, dict) and set(spec) == {"low", "high"}):
             raise ScenarioError(file, where, "a Latin hypercube needs { low = ..., high = ... }")
