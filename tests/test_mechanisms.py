@@ -178,3 +178,16 @@ def test_no_session_means_no_president():
     model = sim.FormationModel(variant(parliament__session_probability=0.0), seed=0).run()
     assert model.process.stage == Stage.PRESIDENT and model.formed_week is None
     assert model.outcome()["government_type"] == "none"
+
+
+def test_us_backing_of_the_incumbent_deters_escalation():
+    alone = batch(variant(patrons__us__backs_incumbent=0.0))
+    backed = batch(variant(patrons__us__backs_incumbent=1.0))
+    assert_rises(backed.max_escalation, alone.max_escalation)
+
+
+def test_turkeys_backing_of_its_partners_makes_a_majority_government_likelier():
+    """Backed partners fear the excluded militias less, so they join a national majority."""
+    none = batch(variant(patrons__turkey__backing=0.0), runs=500)
+    strong = batch(variant(patrons__turkey__backing=1.0), runs=500)
+    assert_rises(none.government_type == "majority", strong.government_type == "majority")
