@@ -111,27 +111,40 @@ def bloc_affinity(
     )
 
 
+def bloc_options(
+    bloc_of: np.ndarray, affinity: np.ndarray, is_leader: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each faction's best bloc, its value, and the value of where it stands now (NaN
+    outside every bloc). Depends only on membership and affinities, so it is cached with
+    them; the week's noise is applied by ``update_blocs``."""
+    rows = np.arange(len(bloc_of))
+    best = np.argmax(affinity, axis=1)
+    best = np.where(is_leader, bloc_of, best)
+    current = np.where(bloc_of >= 0, affinity[rows, np.maximum(bloc_of, 0)], np.nan)
+    return best, affinity[rows, best], current
+
+
 def update_blocs(
     bloc_of: np.ndarray,
-    affinity: np.ndarray,
+    options: tuple[np.ndarray, np.ndarray, np.ndarray],
     is_leader: np.ndarray,
     noise: np.ndarray,
     switching_cost: float,
     join_threshold: float,
 ) -> np.ndarray:
-    """Join, switch or leave blocs at once; leaders stay with the bloc they lead."""
-    n = len(bloc_of)
-    best = np.argmax(affinity, axis=1)
-    best_value = affinity[np.arange(n), best]
+    """Join, switch or leave blocs at once; leaders stay with the bloc they lead.
+
+    A faction outside every bloc joins its best bloc if its value (plus noise) clears
+    ``join_threshold``; a member switches if the gain clears ``switching_cost``, and
+    leaves for no bloc if its bloc falls that far below the threshold."""
+    best, best_value, current = options
     inside = bloc_of >= 0
-    current = np.where(inside, affinity[np.arange(n), np.maximum(bloc_of, 0)], join_threshold)
+    here = np.where(inside, current, join_threshold)
     cost = np.where(inside, switching_cost, 0.0)
-    move = (best != bloc_of) & (best_value + noise - current > cost)
-    move &= best_value + noise > join_threshold
-    leave = inside & (current + noise < join_threshold - switching_cost) & ~move
-    out = np.where(move, best, bloc_of)
-    out = np.where(leave, NO_BLOC, out)
-    return np.where(is_leader, bloc_of, out)
+    value = best_value + noise
+    move = (best != bloc_of) & (value - here > cost) & (value > join_threshold)
+    leave = inside & (here + noise < join_threshold - switching_cost) & ~move & ~is_leader
+    return np.where(move, best, np.where(leave, NO_BLOC, bloc_of))
 
 
 def largest_bloc(bloc_of: np.ndarray, seats: np.ndarray, leaders: np.ndarray) -> tuple[int, float]:

@@ -96,7 +96,7 @@ class FormationModel(NegotiationMixin, ConflictMixin, mesa.Model):
         }
         self._alignment_version = 0
         self._affinity_key: tuple | None = None
-        self._affinity = None
+        self._options: tuple[np.ndarray, ...] = ()
         self._is_leader = np.zeros(n, dtype=bool)
         self._is_leader[compiled.bloc_leaders] = True
         self._street = np.zeros(n + 1)  # grievance of each actor, the street last
@@ -195,7 +195,7 @@ class FormationModel(NegotiationMixin, ConflictMixin, mesa.Model):
         # affinities change only when membership or alignment does: reuse them otherwise
         key = (bloc_of.tobytes(), self._alignment_version)
         if self._affinity_key != key:
-            self._affinity = factions.bloc_affinity(
+            affinity = factions.bloc_affinity(
                 bloc_of,
                 self.bloc_leaders,
                 self.world,
@@ -205,10 +205,11 @@ class FormationModel(NegotiationMixin, ConflictMixin, mesa.Model):
                 bg.patron_value,
                 self.scenario.parliament.confidence_majority,
             )
+            self._options = factions.bloc_options(bloc_of, affinity, self._is_leader)
             self._affinity_key = key
         noise = bg.bloc_noise * self.streams["blocs"].standard_normal(self.n_factions)
         new = factions.update_blocs(
-            bloc_of, self._affinity, self._is_leader, noise, bg.switching_cost, bg.join_threshold
+            bloc_of, self._options, self._is_leader, noise, bg.switching_cost, bg.join_threshold
         )
         self.bloc_switches += int(np.count_nonzero(new != bloc_of))
         self.state["bloc_of"] = new

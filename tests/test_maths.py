@@ -218,5 +218,19 @@ def test_leaders_never_leave_their_bloc():
     bloc_of = np.array([0, 0, 1, -1])
     affinity = np.array([[-5.0, 5.0], [-5.0, 5.0], [5.0, -5.0], [1.0, 0.0]])
     is_leader = np.array([True, False, True, False])
-    new = factions.update_blocs(bloc_of, affinity, is_leader, np.zeros(4), 0.1, 0.0)
+    options = factions.bloc_options(bloc_of, affinity, is_leader)
+    new = factions.update_blocs(bloc_of, options, is_leader, np.zeros(4), 0.1, 0.0)
     assert new.tolist() == [0, 1, 1, 0]
+
+
+def test_switching_costs_something_and_a_weak_bloc_is_left():
+    bloc_of = np.array([0, 0, 1])
+    is_leader = np.array([True, False, True])
+    affinity = np.array([[1.0, 0.0], [0.50, 0.55], [0.0, 1.0]])
+    options = factions.bloc_options(bloc_of, affinity, is_leader)
+    stay = factions.update_blocs(bloc_of, options, is_leader, np.zeros(3), 0.1, 0.0)
+    assert stay.tolist() == [0, 0, 1]  # a gain of 0.05 does not pay a switching cost of 0.1
+    weak = np.array([[1.0, 0.0], [-0.5, -0.6], [0.0, 1.0]])
+    options = factions.bloc_options(bloc_of, weak, is_leader)
+    left = factions.update_blocs(bloc_of, options, is_leader, np.zeros(3), 0.1, 0.0)
+    assert left.tolist() == [0, -1, 1]
