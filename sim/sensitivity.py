@@ -40,6 +40,7 @@ from sim.batch import BatchResult, prepare, run_batch
 from sim.ranges import Range, parse_ranges, select
 from sim.results import ResultsError, load_results
 from sim.scenario import ScenarioError, resolve_raw, validate
+from sim.sweep import MAX_POINTS
 
 METHODS = ("morris", "sobol")
 #: The index each method ranks by, and the columns of its CSV.
@@ -216,6 +217,16 @@ def design(
     raw, origin = resolve_raw(path)
     scenario = validate(raw, origin, file)
     ranges = select(parse_ranges(raw, origin, file), params, file)
+    # the design's size is known before SALib allocates it: refuse it there, as sweeps do
+    size = samples * (len(ranges) + (1 if method == "morris" else 2))
+    if size > MAX_POINTS:
+        raise ScenarioError(
+            file,
+            "--samples",
+            f"{samples} {method} samples over {len(ranges)} parameters make {size:,} points, "
+            f"above the limit of {MAX_POINTS:,} (each point is a scenario held in memory); "
+            "use fewer samples or --param to pick fewer parameters",
+        )
     seed = scenario.seed if seed is None else seed
     x = sample(problem(ranges), method, samples, seed, levels)
     points = [{r.key: r.value(v) for r, v in zip(ranges, row, strict=True)} for row in x]
