@@ -224,8 +224,8 @@ def test_invalid_sweep_in_a_file_is_a_one_line_error_and_writes_nothing(
         (["--param", "grievance.decay=0.1", "--param", "grievance.decay=0.2"], "more than once"),
         (["--method", "lhs", "--param", "grievance.decay=0.1"], "LOW:HIGH"),
         (["--param", "clock.follow_up_weeks=2.5"], "integer"),
-        (["--param", "grievance.decay=0.1", "--workers", "0"], "--workers must be a positive"),
-        (["--param", "grievance.decay=0.1", "--replicates", "0"], "--runs"),
+        (["--param", "grievance.decay=0.1", "--workers", "0"], "--workers: must be a positive"),
+        (["--param", "grievance.decay=0.1", "--replicates", "0"], "--replicates: must be"),
         (["--param", "grievance.decay=0.1", "--scheduler", "tcp://x:1"], "needs --backend dask"),
     ],
 )

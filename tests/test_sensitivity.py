@@ -177,17 +177,31 @@ def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "where", "message"),
     [
-        (["--method", "sobol", "--samples", "12"], "--samples: Sobol' sampling needs a power of 2"),
-        (["--samples", "1"], "--samples: Morris needs at least 2 trajectories"),
-        (["--replicates", "0"], "--replicates: must be a positive integer"),
-        (["--levels", "3"], "--levels: must be an even number"),
+        (
+            ["--method", "sobol", "--samples", "12"],
+            BASELINE,
+            "--samples: Sobol' sampling needs a power of 2",
+        ),
+        (["--samples", "1"], BASELINE, "--samples: Morris needs at least 2 trajectories"),
+        (["--levels", "3"], BASELINE, "--levels: must be an even number"),
+        (
+            ["--method", "sobol", "--samples", str(2**29)],
+            BASELINE,
+            "--samples: 536870912 sobol samples over 26 parameters make 15,032,385,536 points, "
+            "above the limit of 20,000",
+        ),
+        # checked as the command line is parsed, before the scenario is read
+        (["--replicates", "0"], "sim sensitivity", "--replicates: must be a positive integer"),
+        (["--samples", "0"], "sim sensitivity", "--samples: must be a positive integer"),
+        (["--seed", str(2**63)], "sim sensitivity", "--seed: must be an integer from 0 to 2**63"),
+        (["--out", ""], "sim sensitivity", "--out: must name a file or directory"),
     ],
 )
-def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
+def test_bad_options_are_one_line_errors(tmp_path, capsys, args, where, message):
     out = tmp_path / "o"
-    assert main(["sensitivity", str(BASELINE), *args, "--out", str(out), "--quiet"]) == 2
+    assert main(["sensitivity", str(BASELINE), "--out", str(out), *args, "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {BASELINE}: ") and message in err and err.count("\n") == 1
+    assert err.startswith(f"error: {where}: ") and message in err and err.count("\n") == 1
     assert not out.exists()
