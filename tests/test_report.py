@@ -5,6 +5,7 @@ installed -- every figure actually loads in a headless browser."""
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import subprocess
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import sim
 from sim.cli import main
@@ -258,3 +260,60 @@ def test_every_figure_loads_in_headless_chromium(report, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "browser: 4 images, 4 figures loaded, 0 fetches" in done.stdout
     assert shot.read_bytes().startswith(PNG)
+
+
+# --------------------------------------------------------------------------- names as plain text
+HOSTILE = '=HYPERLINK("http://evil.example","click")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers(tmp_path, capsys):
+    frame = runs(80, 5)
+    frame["pm_faction"] = np.where(frame["formed"], "@sum(A1)", None)  # a faction's name
+    a = batch_dir(tmp_path / "a", runs(80, 4), HOSTILE)
+    b = batch_dir(tmp_path / "b", frame, "-cmd|' /C calc'!A0")
+    out = tmp_path / "table.csv"
+    assert main(["compare", str(a), str(b), "--csv", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8") as fh:
+        cells = [cell for row in csv.reader(fh) for cell in row]
+    text_cells = [c for c in cells if not is_number(c)]
+    assert HOSTILE not in text_cells and "'" + HOSTILE in text_cells
+    assert not [c for c in text_cells if c.startswith(FORMULA_STARTS)]
+    table = pd.read_csv(out)
+    assert set(table["scenario"]) == {"'" + HOSTILE, "'-cmd|' /C calc'!A0"}
+    assert "'@sum(A1)" in set(table["value"])
+    for column in ("n", "estimate", "ci_low", "p_value"):  # numbers are not text cells
+        assert pd.api.types.is_numeric_dtype(table[column]), column
+    assert (table["estimate"] >= 0).all() and table["diff"].lt(0).any()  # negatives as numbers
+
+
+@pytest.mark.parametrize("name", [r"profit $\nope$ plan", "$5 to $10", "_draft", "a$b"])
+def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, name):
+    """mathtext would typeset text between dollars, or crash on what it cannot parse; a
+    leading underscore would hide a legend entry."""
+    frame = runs(60, 6)
+    frame["pm_faction"] = np.where(frame["formed"], f"{name} list", None)
+    dirs = [batch_dir(tmp_path / "a", runs(60, 7), name), batch_dir(tmp_path / "b", frame, "b")]
+    assert main(["report", *map(str, dirs), "--out", str(tmp_path / "r.html")]) == 0
+    table = sim.compare(*dirs)
+    figures = [sim.plot_outcomes(table), sim.plot_weeks_ecdf(*dirs), sim.plot_casualties(*dirs)]
+    figures.append(sim.plot_escalation_fan(*dirs))
+    drawn = set()  # what each text draws, where it is not TeX (log-scale ticks are)
+    for fig in figures:
+        fig.savefig(io.BytesIO(), format="png")  # mathtext is parsed when drawn
+        for text in fig.findobj(Text):
+            shown, is_math = text._preprocess_math(text.get_text())
+            if not is_math:
+                drawn.add(shown.strip())
+    assert name in drawn  # a legend entry or a title: the name itself
+    assert f"{name} list" in drawn  # the faction, a tick label
+    legend = [t._preprocess_math(t.get_text())[0].strip() for t in figures[0].legends[0].texts]
+    assert legend == [name, "b"]  # an entry for every scenario, the underscored one too
