@@ -100,10 +100,22 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
     return _report_batch(result)
 
 
+def checked_ranges(path: str) -> list:
+    """The scenario's ``[ranges]``, checked (after the scenario itself: a range's ends are
+    validated as scenarios). Every command refuses a file with a bad table, used or not,
+    so that `sim run` and `sim validate` agree on which files are good."""
+    from sim.ranges import parse_ranges
+    from sim.scenario import resolve_raw
+
+    raw, origin = resolve_raw(path)
+    return parse_ranges(raw, origin, str(path))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch import prepare
 
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
+    checked_ranges(args.scenario)
     return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
 
 
@@ -116,6 +128,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.method == "lhs":
         sweep["samples"] = args.samples
     exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
+    checked_ranges(args.scenario)
     default = _default_out(args.scenario)
     return _run_and_report(exp, Path(args.out or default.with_name(default.name + "_sweep")), args)
 
@@ -201,13 +214,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.batch import prepare
-    from sim.ranges import parse_ranges
-    from sim.scenario import load_scenario, resolve_raw
+    from sim.scenario import load_scenario
 
     sc = load_scenario(args.scenario)
     exp = prepare(args.scenario)  # checks the [sweep] too
-    raw, origin = resolve_raw(args.scenario)
-    ranges = parse_ranges(raw, origin, str(args.scenario))
+    ranges = checked_ranges(args.scenario)
     seats = sum(f.seats for f in sc.factions.values())
     print(
         f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
