@@ -76,8 +76,6 @@ def _problem_reading(path: Path) -> tuple[str | None, dict[str, Any]]:
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:  # unreadable, a name too long, a loop of links...
         return f"cannot be read ({exc.strerror or exc})", {}
-    except ValueError as exc:  # a NUL byte in the name
-        return f"is not a usable path ({exc})", {}
     if len(data) > MAX_FILE_BYTES:
         return f"is larger than {MAX_FILE_BYTES:,} bytes, the limit for a scenario file", {}
     try:
@@ -152,7 +150,7 @@ def resolve_raw(
     path = Path(path)
     try:
         real = path.resolve()
-    except (OSError, ValueError, RuntimeError):  # unusable: let the read say what is wrong
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop: the read says what
         real = path.absolute()
     if real in _seen:
         raise ScenarioError(_referrer or path, "extends", "circular 'extends' chain")
