@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.options import Parser, VersionAction, count, fraction, one_line, path_text, seed
+from sim.options import build_parser, one_line
 
 if TYPE_CHECKING:
     from sim.batch import BatchResult
@@ -37,14 +37,6 @@ def is_user_error(exc: BaseException) -> bool:
         if cls is not None and isinstance(exc, cls):
             return True
     return False
-
-
-def cores() -> int:
-    """All cores this process may use (as ``sim.batch.default_workers``, without importing
-    the engine to print a help text)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def format_summary(tally: OutcomeTally, title: str) -> str:
@@ -100,22 +92,26 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
     return _report_batch(result)
 
 
-def checked_ranges(path: str) -> list:
-    """The scenario's ``[ranges]``, checked (after the scenario itself: a range's ends are
-    validated as scenarios). Every command refuses a file with a bad table, used or not,
-    so that `sim run` and `sim validate` agree on which files are good."""
+def check_file(path: str) -> tuple:
+    """The scenario and its experiment tables, ``[sweep]`` and ``[ranges]``, checked whole
+    (the scenario first: a range's ends are validated as scenarios), whether the command
+    uses the tables or not: every command agrees with `sim validate` on which files are
+    good. Returns the scenario and its ranges."""
     from sim.ranges import parse_ranges
-    from sim.scenario import resolve_raw
+    from sim.scenario import resolve_raw, validate
+    from sim.sweep import parse_sweep
 
     raw, origin = resolve_raw(path)
-    return parse_ranges(raw, origin, str(path))
+    scenario = validate(raw, origin, str(path))
+    parse_sweep(raw, str(path), origin)
+    return scenario, parse_ranges(raw, origin, str(path))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch import prepare
 
+    check_file(args.scenario)
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
-    checked_ranges(args.scenario)
     return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
 
 
@@ -123,12 +119,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.batch import prepare
     from sim.sweep import cli_parameters
 
+    check_file(args.scenario)
     params = cli_parameters(args.param, args.method, args.scenario)
     sweep = {"method": args.method, "parameters": params}
     if args.method == "lhs":
         sweep["samples"] = args.samples
     exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
-    checked_ranges(args.scenario)
     default = _default_out(args.scenario)
     return _run_and_report(exp, Path(args.out or default.with_name(default.name + "_sweep")), args)
 
@@ -137,6 +133,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.sensitivity import format_summary as format_sensitivity
     from sim.sensitivity import run_sensitivity
 
+    check_file(args.scenario)
     default = _default_out(args.scenario)
     out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
     samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
@@ -214,11 +211,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.batch import prepare
-    from sim.scenario import load_scenario
 
-    sc = load_scenario(args.scenario)
-    exp = prepare(args.scenario)  # checks the [sweep] too
-    ranges = checked_ranges(args.scenario)
+    sc, ranges = check_file(args.scenario)
+    exp = prepare(args.scenario)  # and every point of the [sweep], as a scenario
     seats = sum(f.seats for f in sc.factions.values())
     print(
         f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
@@ -228,215 +223,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-SCENARIO_HELP = "scenario TOML file, e.g. scenarios/baseline.toml"
-
-
-def _batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--seed", type=seed, default=None, help="batch seed, 0 to 2**63-1 (default: the scenario's)"
-    )
-    p.add_argument(
-        "--out", type=path_text, default=None, help="output directory (default: results/<name>)"
-    )
-    p.add_argument(
-        "--workers",
-        type=count(high=4096),
-        default=None,
-        help=f"worker processes (default: all cores, {cores()} here)",
-    )
-    p.add_argument(
-        "--backend",
-        choices=["local", "dask"],
-        default="local",
-        help="local: processes on this machine (default); dask: a Dask cluster, a local one "
-        "or --scheduler's (same results either way)",
-    )
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        help="address of a running Dask scheduler (with --backend dask)",
-    )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-
-
-def _chunk_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--chunk-size",
-        type=count(high=100_000),
-        default=None,
-        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
-        "per worker, at most 250); never changes the results",
-    )
-
-
-def _compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
-    )
-    p.add_argument("--by", default=None, help="compare the values of this swept parameter")
-    p.add_argument(
-        "--correction",
-        choices=["holm", "bh"],
-        default="holm",
-        help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
-    )
-    p.add_argument(
-        "--alpha",
-        type=fraction(0.0, 1.0),
-        default=0.05,
-        help="significance level, in (0, 1) (default 0.05)",
-    )
-    p.add_argument(
-        "--numeric-test",
-        choices=["mannwhitney", "ks"],
-        default="mannwhitney",
-        help="test for weeks to government and casualties (default Mann-Whitney)",
-    )
-    p.add_argument(
-        "--unpaired",
-        action="store_true",
-        help="independent-sample tests even when the batches share seeds",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="sim",
-        description="Agent-based simulator of government formation and "
-        "escalation in Iraq after the 2021 election.",
-    )
-    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("run", help="run replicates of a scenario and summarise the outcomes")
-    p.add_argument("scenario", help=SCENARIO_HELP)
-    p.add_argument(
-        "--runs",
-        type=count(),
-        default=None,
-        help="replicates (per sweep point if the file has a [sweep]); default 100",
-    )
-    _batch_options(p)
-    _chunk_option(p)
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("sweep", help="vary parameters over a grid or a Latin hypercube")
-    p.add_argument("scenario", help=SCENARIO_HELP + " (its own [sweep] is not used)")
-    p.add_argument(
-        "--param",
-        action="append",
-        required=True,
-        help="KEY=V1,V2,... (grid) or KEY=LOW:HIGH (lhs); dotted keys, repeatable",
-    )
-    p.add_argument(
-        "--method",
-        choices=["grid", "lhs"],
-        default="grid",
-        help="grid: every combination of the values (default); lhs: a Latin hypercube of "
-        "--samples points",
-    )
-    p.add_argument(
-        "--samples", type=count(), default=10, help="Latin hypercube points (default 10)"
-    )
-    p.add_argument("--replicates", type=count(), default=None, help="runs per point (default 100)")
-    _batch_options(p)
-    _chunk_option(p)
-    p.set_defaults(func=cmd_sweep)
-
-    p = sub.add_parser(
-        "sensitivity", help="rank the parameters of the scenario's [ranges] by their influence"
-    )
-    p.add_argument("scenario", help=SCENARIO_HELP + ", with a [ranges] table")
-    p.add_argument(
-        "--method",
-        choices=["morris", "sobol"],
-        default="morris",
-        help="morris: elementary effects, a cheap screening (default); sobol: first-order "
-        "and total variance shares",
-    )
-    p.add_argument(
-        "--samples",
-        type=count(),
-        default=None,
-        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
-        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
-    )
-    p.add_argument(
-        "--replicates",
-        type=count(),
-        default=10,
-        help="runs per design point, averaged to tame the model's noise (default 10)",
-    )
-    p.add_argument(
-        "--param",
-        action="append",
-        default=None,
-        help="analyse only this parameter of [ranges] (dotted key, repeatable)",
-    )
-    p.add_argument(
-        "--levels", type=count(high=1000), default=4, help="Morris grid levels (even; default 4)"
-    )
-    _batch_options(p)
-    p.set_defaults(func=cmd_sensitivity)
-
-    p = sub.add_parser(
-        "discover", help="find the parameter ranges that make an outcome likely (PRIM)"
-    )
-    p.add_argument("directory", help="a sweep or sensitivity batch directory")
-    p.add_argument(
-        "--outcome",
-        required=True,
-        help="condition on a run, e.g. 'max_escalation >= 4', 'pmf_status == dissolved', "
-        "'not formed'; terms joined by and/or",
-    )
-    p.add_argument(
-        "--csv", type=path_text, default=None, help="also write the box table to this CSV file"
-    )
-    p.add_argument(
-        "--alpha",
-        type=fraction(0.0, 0.5),
-        default=0.05,
-        help="share peeled per step, in (0, 0.5) (default 0.05)",
-    )
-    p.add_argument(
-        "--mass-min",
-        type=fraction(0.0, 1.0),
-        default=0.05,
-        help="smallest box, as a share of runs, in (0, 1) (default 0.05)",
-    )
-    p.add_argument(
-        "--min-coverage",
-        type=fraction(0.0, 1.0, low_open=False, high_open=False),
-        default=0.5,
-        help="choose the densest box covering at least this share of the outcome runs, "
-        "in [0, 1] (default 0.5)",
-    )
-    p.add_argument(
-        "--step", type=count(low=0), default=None, help="choose this trajectory step instead"
-    )
-    p.set_defaults(func=cmd_discover)
-
-    p = sub.add_parser(
-        "compare", help="compare batches: probabilities, differences and tests, one table"
-    )
-    _compare_arguments(p)
-    p.add_argument(
-        "--csv", type=path_text, default=None, help="also write the table to this CSV file"
-    )
-    p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser("report", help="write a self-contained HTML report comparing batches")
-    _compare_arguments(p)
-    p.add_argument("--out", type=path_text, required=True, help="the HTML file to write")
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("validate", help="check a scenario file and print what it holds")
-    p.add_argument("scenario", help=SCENARIO_HELP)
-    p.set_defaults(func=cmd_validate)
-    return parser
+#: What each command does; the command line's grammar is in sim.options.
+COMMANDS = {
+    "run": cmd_run,
+    "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
+    "discover": cmd_discover,
+    "compare": cmd_compare,
+    "report": cmd_report,
+    "validate": cmd_validate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        return args.func(args)
+        return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(
             "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr

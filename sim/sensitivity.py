@@ -41,7 +41,7 @@ from sim.ranges import Range, parse_ranges, select
 from sim.results import ResultsError, load_results
 from sim.safe_text import plain
 from sim.scenario import ScenarioError, resolve_raw, validate
-from sim.sweep import MAX_POINTS
+from sim.sweep import check_design_size
 
 METHODS = ("morris", "sobol")
 #: The index each method ranks by, and the columns of its CSV.
@@ -218,16 +218,9 @@ def design(
     raw, origin = resolve_raw(path)
     scenario = validate(raw, origin, file)
     ranges = select(parse_ranges(raw, origin, file), params, file)
-    # the design's size is known before SALib allocates it: refuse it there, as sweeps do
-    size = samples * (len(ranges) + (1 if method == "morris" else 2))
-    if size > MAX_POINTS:
-        raise ScenarioError(
-            file,
-            "--samples",
-            f"{samples} {method} samples over {len(ranges)} parameters make {size:,} points, "
-            f"above the limit of {MAX_POINTS:,} (each point is a scenario held in memory); "
-            "use fewer samples or --param to pick fewer parameters",
-        )
+    size = samples * (len(ranges) + (1 if method == "morris" else 2))  # before SALib draws it
+    what = f"{samples} {method} samples over {len(ranges)} parameters: the design"
+    check_design_size(size, what, "use fewer samples, or --param", file, "--samples")
     seed = scenario.seed if seed is None else seed
     x = sample(problem(ranges), method, samples, seed, levels)
     points = [{r.key: r.value(v) for r, v in zip(ranges, row, strict=True)} for row in x]

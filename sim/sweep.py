@@ -34,7 +34,8 @@ from sim.schema import Section
 #: is about a gigabyte and a couple of minutes before the first run. A larger design is
 #: refused before anything is allocated (a grid's size is a product of its value counts).
 MAX_POINTS = 20_000
-#: Replicates per point: a billion is months of runs, and run ids stay within int64.
+#: Replicates per point: a billion is months of runs, and run ids stay within int64 (the
+#: same limit as --runs and --replicates, sim.options.MAX_RUNS).
 MAX_REPLICATES = 10**9
 SEED_KEY = "seed"
 SEED_REFUSED = (
@@ -154,13 +155,16 @@ def _typed(current: Any, value: float) -> Any:
     )
 
 
-def _too_many(points: int, what: str, advice: str) -> str | None:
-    if points <= MAX_POINTS:
-        return None
-    return (
-        f"{what} has {points:,} points, above the limit of {MAX_POINTS:,} (each point is a "
-        f"scenario held in memory); {advice}"
-    )
+def check_design_size(points: int, what: str, advice: str, file: str, key: str) -> None:
+    """Refuse a design of more than MAX_POINTS points, saying its size and the limit (call
+    it with the size computed, before the design is built)."""
+    if points > MAX_POINTS:
+        raise ScenarioError(
+            file,
+            key,
+            f"{what} has {points:,} points, above the limit of {MAX_POINTS:,} (each point is "
+            f"a scenario held in memory); {advice}",
+        )
 
 
 # --------------------------------------------------------------------------- designs
@@ -231,21 +235,21 @@ def parse_sweep(
             key: _checked(GRID_VALUES, values, f"sweep.parameters.{key}", where, GRID_RULE)
             for key, values in table.parameters.items()
         }
-        problem = _too_many(
+        check_design_size(
             math.prod(len(v) for v in grid.values()),
             "the grid (" + " x ".join(str(len(v)) for v in grid.values()) + " values)",
             "use fewer values, or a Latin hypercube (method = 'lhs')",
+            where,
+            "sweep.parameters",
         )
-        if problem:
-            raise ScenarioError(where, "sweep.parameters", problem)
         return grid_points(base, grid, where), table.replicates
     bounds = {
         key: _checked(Bounds, interval, f"sweep.parameters.{key}", where, BOUNDS_RULE)
         for key, interval in table.parameters.items()
     }
-    problem = _too_many(table.samples, "the Latin hypercube", "use fewer samples")
-    if problem:
-        raise ScenarioError(where, "sweep.samples", problem)
+    check_design_size(
+        table.samples, "the Latin hypercube", "use fewer samples", where, "sweep.samples"
+    )
     seed = table.seed if table.seed is not None else raw.get("seed", 0)
     return lhs_points(base, bounds, table.samples, seed, where), table.replicates
 

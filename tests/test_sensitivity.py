@@ -192,8 +192,8 @@ def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_pa
         (
             ["--method", "sobol", "--samples", str(2**29)],
             BASELINE,
-            "--samples: 536870912 sobol samples over 26 parameters make 15,032,385,536 points, "
-            "above the limit of 20,000",
+            "--samples: 536870912 sobol samples over 26 parameters: the design has 15,032,385,536 "
+            "points, above the limit of 20,000",
         ),
         # checked as the command line is parsed, before the scenario is read
         (["--replicates", "0"], "sim sensitivity", "--replicates: must be a positive integer"),
