@@ -340,6 +340,30 @@ def test_a_bad_scenario_file_is_one_line_exit_2_and_nothing_written(
     assert sorted(tmp_path.rglob("*")) == before, "nothing written"
 
 
+UNUSED_TABLES = [
+    "not UTF-8", "office_value inf", "a sweep seed 'abc'", "a grid of 9 keys x 10 values",
+    "a range up to inf", "a range of the seed",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "command", [["sweep", "--param", "grievance.decay=0.1"], ["sensitivity", "--samples", "2"]]
+)
+@pytest.mark.parametrize("name", UNUSED_TABLES)
+def test_a_command_that_does_not_use_a_table_still_refuses_a_bad_one(
+    name, command, tmp_path, capsys
+):
+    """`sim sweep` replaces the file's [sweep], and `sim sensitivity` does not read it;
+    both agree with `sim validate` that the file is bad."""
+    main_file = write_case(FILES[name], tmp_path)
+    out = tmp_path / "out"
+    assert main([command[0], str(main_file), *command[1:], "--out", str(out), "--quiet"]) == 2
+    line = one_error_line(capsys)
+    for fragment in FILES[name].says:
+        assert fragment.format(main=main_file, tmp=tmp_path) in line, line
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("name", list(FLAGS))
 def test_a_bad_flag_is_one_line_exit_2_and_nothing_written(name, tmp_path, monkeypatch, capsys):
     argv, fragment = FLAGS[name]
