@@ -28,7 +28,7 @@ from pydantic import AfterValidator, ValidationError, model_validator
 
 from sim.scenario import ScenarioError, file_for, schema_error, validate
 from sim.schema import Section
-from sim.sweep import numeric_parameter, set_dotted
+from sim.sweep import numeric_parameter, with_value
 
 FIELDS = ("low", "high", "source")
 
@@ -95,7 +95,7 @@ def _check_allowed(raw: dict, origin: dict, rng: Range, file: str) -> None:
     """The scenario must stay valid with the parameter at either end of its range."""
     for name, x in (("low", rng.low), ("high", rng.high)):
         try:
-            validate(set_dotted(raw, rng.key, rng.value(x)), origin, file)
+            validate(with_value(raw, rng.key, rng.value(x)), origin, file)
         except ScenarioError as exc:
             raise ScenarioError(
                 file,
