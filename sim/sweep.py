@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from sim.scenario import Scenario, ScenarioError, file_for, schema_error, validate
-from sim.schema import Section
+from sim.schema import Section, _list_to_tuple
 
 #: Every sweep point is a validated scenario of its own, held by the ``sim`` process and by
 #: each worker (about 60 kB and 4 ms to build on the project's 2-core VM): 20,000 points
@@ -52,14 +52,8 @@ class SweepPoint:
 
 
 # --------------------------------------------------------------------------- the [sweep] table
-def _list_to_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
 #: A grid's values for one key: numbers (finite; integers are taken as numbers).
 GridValues = Annotated[tuple[float, ...], BeforeValidator(_list_to_tuple), Field(min_length=1)]
-
-
 GRID_VALUES = TypeAdapter(GridValues, config=ConfigDict(strict=True, allow_inf_nan=False))
 
 
@@ -195,7 +189,7 @@ def lhs_points(
 ) -> list[dict[str, Any]]:
     """``samples`` points of a Latin hypercube over the bounds, drawn from ``seed``."""
     import numpy as np
-    from scipy.stats import qmc
+    from scipy.stats import qmc  # a slow import, which only Latin hypercubes need
 
     keys = list(bounds)
     currents = [numeric_parameter(raw, k, file, f"sweep.parameters.{k}") for k in keys]
