@@ -82,8 +82,8 @@ def path_text(text: str) -> str:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad command line is one line on stderr and exit status 2 (argparse
-    prints the usage too: ``sim COMMAND --help`` still shows it)."""
+    """argparse, but a bad command line is one line on stderr and exit status 2, without
+    the usage block argparse would print first (``sim COMMAND --help`` shows it)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         if message.startswith("argument "):
