@@ -11,18 +11,37 @@ The Python API mirrors the command line::
     fig = sim.plot_outcomes(diff)  # matplotlib figures, also plot_weeks_ecdf(dirs...) etc.
     sa = sim.run_sensitivity("scenarios/baseline.toml", "results/sa", method="morris")
     box = sim.discover("results/sa", "max_escalation >= 4").box  # PRIM's box, a DataFrame
+
+Every name is imported on first use (PEP 562): ``import sim`` and the ``sim`` command start
+without Mesa, pandas or matplotlib, which take seconds to import.
 """
 
-from sim.batch import prepare, run_batch
-from sim.compare import compare, load_batches
-from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
-from sim.model import FormationModel
-from sim.report import build_report, format_table, write_csv
-from sim.results import load_manifest, load_results
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
 
-#: The plotting functions, imported on first use so that the CLI starts without matplotlib.
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+#: Public name -> the module that defines it.
 _LAZY = {
+    "EscalationLevel": "sim.enums",
+    "GovernmentType": "sim.enums",
+    "PMFStatus": "sim.enums",
+    "PMKind": "sim.enums",
+    "FormationModel": "sim.model",
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.scenario",
+    "load_scenario": "sim.scenario",
+    "load_manifest": "sim.results",
+    "load_results": "sim.results",
+    "prepare": "sim.batch",
+    "run_batch": "sim.batch",
+    "compare": "sim.compare",
+    "load_batches": "sim.compare",
+    "build_report": "sim.report",
+    "format_table": "sim.report",
+    "write_csv": "sim.report",
     "plot_outcomes": "sim.plots",
     "plot_weeks_ecdf": "sim.plots",
     "plot_escalation_fan": "sim.plots",
@@ -40,23 +59,61 @@ __all__ = [
     "PMKind",
     "Scenario",
     "ScenarioError",
+    "build_report",
+    "compare",
+    "discover",
+    "format_table",
+    "load_batches",
     "load_manifest",
     "load_results",
     "load_scenario",
+    "parse_ranges",
+    "plot_casualties",
+    "plot_escalation_fan",
+    "plot_outcomes",
+    "plot_weeks_ecdf",
     "prepare",
     "run_batch",
-    "build_report",
-    "compare",
-    "format_table",
-    "load_batches",
+    "run_sensitivity",
     "write_csv",
-    *_LAZY,
 ]
 
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from sim.batch import prepare, run_batch
+    from sim.compare import compare, load_batches
+    from sim.discovery import discover
+    from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
+    from sim.model import FormationModel
+    from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
+    from sim.ranges import parse_ranges
+    from sim.report import build_report, format_table, write_csv
+    from sim.results import load_manifest, load_results
+    from sim.scenario import Scenario, ScenarioError, load_scenario
+    from sim.sensitivity import run_sensitivity
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+class _Package(types.ModuleType):
+    """``sim.compare`` names both a submodule and the function it defines. When a submodule
+    is first imported, Python binds it on the package, which would hide the function (an
+    eager import used to bind the function after it); so the package keeps its functions."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == f"{__name__}.{name}":
+            return  # the submodule stays reachable as sys.modules["sim.compare"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -2,6 +2,9 @@
 
 Every bad input ends in one line on stderr naming the file, the key and what is allowed,
 and exit status 2; nothing is written before the input has been checked.
+
+Each command imports what it needs when it runs (the model, Mesa, pandas, matplotlib are
+seconds of imports), so ``sim --help``, ``sim --version`` and a bad flag answer at once.
 """
 
 from __future__ import annotations
@@ -10,15 +13,30 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.batch import BatchError, BatchResult, default_workers, prepare, run_batch
-from sim.compare import CompareError
-from sim.outcomes import OutcomeTally
-from sim.results import ResultsError
-from sim.scenario import ScenarioError, load_scenario, resolve_raw
-from sim.sweep import cli_parameters
+from sim.options import build_parser, one_line
 
-USER_ERRORS = (ScenarioError, BatchError, ResultsError, CompareError)
+if TYPE_CHECKING:
+    from sim.batch import BatchResult
+    from sim.outcomes import OutcomeTally
+
+#: The errors that are the user's input, not a bug: (module, class). A module that was
+#: never imported cannot have raised its error, so the check imports nothing.
+USER_ERRORS = (
+    ("sim.scenario", "ScenarioError"),
+    ("sim.results", "BatchError"),
+    ("sim.results", "ResultsError"),
+    ("sim.compare", "CompareError"),
+)
+
+
+def is_user_error(exc: BaseException) -> bool:
+    for module, name in USER_ERRORS:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
 
 
 def format_summary(tally: OutcomeTally, title: str) -> str:
@@ -59,6 +77,8 @@ def _default_out(scenario_path: str) -> Path:
 
 def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
     """Run a prepared experiment with the command line's batch options; print the summary."""
+    from sim.batch import run_batch
+
     result = run_batch(
         exp,
         out,
@@ -72,12 +92,34 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
     return _report_batch(result)
 
 
+def check_file(path: str) -> tuple:
+    """The scenario and its experiment tables, ``[sweep]`` and ``[ranges]``, checked whole
+    (the scenario first: a range's ends are validated as scenarios), whether the command
+    uses the tables or not: every command agrees with `sim validate` on which files are
+    good. Returns the scenario and its ranges."""
+    from sim.ranges import parse_ranges
+    from sim.scenario import resolve_raw, validate
+    from sim.sweep import parse_sweep
+
+    raw, origin = resolve_raw(path)
+    scenario = validate(raw, origin, str(path))
+    parse_sweep(raw, str(path), origin)
+    return scenario, parse_ranges(raw, origin, str(path))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.batch import prepare
+
+    check_file(args.scenario)
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
     return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.batch import prepare
+    from sim.sweep import cli_parameters
+
+    check_file(args.scenario)
     params = cli_parameters(args.param, args.method, args.scenario)
     sweep = {"method": args.method, "parameters": params}
     if args.method == "lhs":
@@ -91,9 +133,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.sensitivity import format_summary as format_sensitivity
     from sim.sensitivity import run_sensitivity
 
+    check_file(args.scenario)
     default = _default_out(args.scenario)
     out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
-    samples = args.samples or (10 if args.method == "morris" else 64)
+    samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
     result = run_sensitivity(
         args.scenario,
         out,
@@ -167,12 +210,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from sim.ranges import parse_ranges
+    from sim.batch import prepare
 
-    sc = load_scenario(args.scenario)
-    exp = prepare(args.scenario)  # checks the [sweep] too
-    raw, origin = resolve_raw(args.scenario)
-    ranges = parse_ranges(raw, origin, str(args.scenario))
+    sc, ranges = check_file(args.scenario)
+    exp = prepare(args.scenario)  # and every point of the [sweep], as a scenario
     seats = sum(f.seats for f in sc.factions.values())
     print(
         f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
@@ -182,178 +223,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--seed", type=int, default=None, help="batch seed (default: the scenario's seed)"
-    )
-    p.add_argument("--out", default=None, help="output directory (default: results/<name>)")
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help=f"worker processes (default: all cores, {default_workers()} here)",
-    )
-    p.add_argument("--backend", choices=["local", "dask"], default="local")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        help="address of a running Dask scheduler (with --backend dask)",
-    )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-
-
-def _chunk_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--chunk-size",
-        type=int,
-        default=None,
-        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
-        "per worker, at most 250); never changes the results",
-    )
-
-
-def _compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", default=None, help="compare the values of this swept parameter")
-    p.add_argument(
-        "--correction",
-        choices=["holm", "bh"],
-        default="holm",
-        help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
-    )
-    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-    p.add_argument(
-        "--numeric-test",
-        choices=["mannwhitney", "ks"],
-        default="mannwhitney",
-        help="test for weeks to government and casualties (default Mann-Whitney)",
-    )
-    p.add_argument(
-        "--unpaired",
-        action="store_true",
-        help="independent-sample tests even when the batches share seeds",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sim",
-        description="Agent-based simulator of government formation and "
-        "escalation in Iraq after the 2021 election.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("run", help="run replicates of a scenario and summarise the outcomes")
-    p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument(
-        "--runs",
-        type=int,
-        default=None,
-        help="replicates (per sweep point if the file has a [sweep]); default 100",
-    )
-    _batch_options(p)
-    _chunk_option(p)
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("sweep", help="vary parameters over a grid or a Latin hypercube")
-    p.add_argument("scenario")
-    p.add_argument(
-        "--param",
-        action="append",
-        required=True,
-        help="KEY=V1,V2,... (grid) or KEY=LOW:HIGH (lhs); dotted keys, repeatable",
-    )
-    p.add_argument("--method", choices=["grid", "lhs"], default="grid")
-    p.add_argument("--samples", type=int, default=10, help="Latin hypercube points")
-    p.add_argument("--replicates", type=int, default=None, help="runs per point (default 100)")
-    _batch_options(p)
-    _chunk_option(p)
-    p.set_defaults(func=cmd_sweep)
-
-    p = sub.add_parser(
-        "sensitivity", help="rank the parameters of the scenario's [ranges] by their influence"
-    )
-    p.add_argument("scenario")
-    p.add_argument("--method", choices=["morris", "sobol"], default="morris")
-    p.add_argument(
-        "--samples",
-        type=int,
-        default=None,
-        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
-        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
-    )
-    p.add_argument(
-        "--replicates",
-        type=int,
-        default=10,
-        help="runs per design point, averaged to tame the model's noise (default 10)",
-    )
-    p.add_argument(
-        "--param",
-        action="append",
-        default=None,
-        help="analyse only this parameter of [ranges] (dotted key, repeatable)",
-    )
-    p.add_argument("--levels", type=int, default=4, help="Morris grid levels (even; default 4)")
-    _batch_options(p)
-    p.set_defaults(func=cmd_sensitivity)
-
-    p = sub.add_parser(
-        "discover", help="find the parameter ranges that make an outcome likely (PRIM)"
-    )
-    p.add_argument("directory", help="a sweep or sensitivity batch directory")
-    p.add_argument(
-        "--outcome",
-        required=True,
-        help="condition on a run, e.g. 'max_escalation >= 4', 'pmf_status == dissolved', "
-        "'not formed'; terms joined by and/or",
-    )
-    p.add_argument("--csv", default=None, help="also write the box table to this CSV file")
-    p.add_argument("--alpha", type=float, default=0.05, help="share peeled per step")
-    p.add_argument("--mass-min", type=float, default=0.05, help="smallest box, as a share of runs")
-    p.add_argument(
-        "--min-coverage",
-        type=float,
-        default=0.5,
-        help="choose the densest box covering at least this share of the outcome runs",
-    )
-    p.add_argument("--step", type=int, default=None, help="choose this trajectory step instead")
-    p.set_defaults(func=cmd_discover)
-
-    p = sub.add_parser(
-        "compare", help="compare batches: probabilities, differences and tests, one table"
-    )
-    p.add_argument(
-        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
-    )
-    p.add_argument("--csv", default=None, help="also write the table to this CSV file")
-    _compare_arguments(p)
-    p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser("report", help="write a self-contained HTML report comparing batches")
-    p.add_argument(
-        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
-    )
-    p.add_argument("--out", required=True, help="the HTML file to write")
-    _compare_arguments(p)
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("validate", help="check a scenario file and print what it holds")
-    p.add_argument("scenario")
-    p.set_defaults(func=cmd_validate)
-    return parser
+#: What each command does; the command line's grammar is in sim.options.
+COMMANDS = {
+    "run": cmd_run,
+    "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
+    "discover": cmd_discover,
+    "compare": cmd_compare,
+    "report": cmd_report,
+    "validate": cmd_validate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(
             "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr
@@ -362,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from scipy.stats import binom
 from sim.batch import RUNS_DIR
 from sim.conditions import Expression
 from sim.results import ResultsError, load_manifest, load_results
+from sim.safe_text import csv_safe, plain
 from sim.sensitivity import replaced_dir, write_json
 
 SUBDIR = "discovery"
@@ -263,14 +264,14 @@ def discover(
     }
     write_outputs(out / SUBDIR, summary, prim, box)
     if csv is not None:
-        box.to_csv(csv, index=False)
+        csv_safe(box).to_csv(csv, index=False)
     return Discovery(out, prim, summary, box)
 
 
 def write_outputs(target: Path, summary: dict, prim: Prim, box: pd.DataFrame) -> None:
     with replaced_dir(target) as tmp:
         write_json(tmp / "summary.json", summary)
-        box.to_csv(tmp / "box.csv", index=False)
+        csv_safe(box).to_csv(tmp / "box.csv", index=False)
         prim.trajectory.to_csv(tmp / "trajectory.csv", index=False)
         plot(prim, box, summary, tmp / "discovery.png")
 
@@ -290,13 +291,14 @@ def plot(prim: Prim, box: pd.DataFrame, summary: dict, path: Path) -> None:
     chosen = traj.iloc[prim.chosen]
     left.scatter(chosen["coverage"], chosen["density"], s=200, facecolors="none", edgecolors="red")
     left.set(xlabel="coverage", ylabel="density", xlim=(0, 1.02), ylim=(0, 1.02))
-    left.set_title(f"peeling trajectory: {summary['outcome']}", fontsize=10)
+    left.set_title(f"peeling trajectory: {plain(summary['outcome'])}", fontsize=10)
     shown = box[box["restricted"]] if box["restricted"].any() else box
     span = (shown["full_high"] - shown["full_low"]).replace(0, 1)
     start = (shown["low"] - shown["full_low"]) / span
     width = (shown["high"] - shown["low"]) / span
-    right.barh(shown["parameter"], np.ones(len(shown)), color="0.85")
-    right.barh(shown["parameter"], width, left=start, color="tab:red", alpha=0.7)
+    names = [plain(p) for p in shown["parameter"]]
+    right.barh(names, np.ones(len(shown)), color="0.85")
+    right.barh(names, width, left=start, color="tab:red", alpha=0.7)
     for i, row in enumerate(shown.itertuples()):
         right.text(0.01, i, f"{row.low:.3g} .. {row.high:.3g}", va="center", fontsize=8)
     right.set(xlim=(0, 1), xlabel="share of the sampled range")

@@ -15,6 +15,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from sim.compare import CATEGORICAL, Batch, CompareError, as_batches, numeric_values
+from sim.safe_text import plain
 
 FAN_BANDS = ((0.05, 0.95, 0.18, "90%"), (0.25, 0.75, 0.35, "50%"))
 CASUALTY_BINS = [0, 1, 10, 100, 1000, np.inf]  # decades: casualties are heavy-tailed
@@ -64,9 +65,9 @@ def plot_outcomes(table: pd.DataFrame, outcomes: list[str] | None = None) -> Fig
             err = np.vstack([est - r["ci_low"].to_numpy(float), r["ci_high"].to_numpy(float) - est])
             err = np.clip(err, 0.0, None)  # at p = 0 or 1 the bound can sit 1e-16 inside
             pos = x - 0.4 + width * (i + 0.5)
-            ax.bar(pos, est, width, color=colour(i), label=name)
+            ax.bar(pos, est, width, color=colour(i), label=plain(name))
             ax.errorbar(pos, est, yerr=err, fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
-        ticks = [label for label, _, _ in bars]
+        ticks = [plain(label) for label, _, _ in bars]
         ax.set_xticks(x, ticks, rotation=20 if len(bars) > 4 else 0, fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_title(title, fontsize=10)
@@ -92,7 +93,7 @@ def plot_weeks_ecdf(*batches, by: str | None = None) -> Figure:
         horizon = _horizon(b)
         xs = np.concatenate([[finite[0] if len(finite) else 0], finite, [horizon]])
         ys = np.concatenate([[0.0], share, [share[-1] if len(share) else 0.0]])
-        ax.step(xs, ys, where="post", color=colour(i), label=f"{b.label} (n={len(weeks)})")
+        ax.step(xs, ys, where="post", color=colour(i), label=f"{plain(b.label)} (n={len(weeks)})")
     ax.set_xlabel("weeks after the election")
     ax.set_ylabel("share of runs with a government")
     ax.set_ylim(0, 1.02)
@@ -143,7 +144,7 @@ def plot_escalation_fan(*batches, by: str | None = None) -> Figure:
         median = np.quantile(levels, 0.5, axis=0, method="inverted_cdf")
         ax.step(weeks, median, where="post", color=colour(i), lw=2, label="median")
         ax.plot(weeks, levels.mean(0), color="black", lw=0.8, ls="--", label="mean")
-        ax.set_title(b.label, fontsize=10)
+        ax.set_title(plain(b.label), fontsize=10)
         ax.set_xlabel("weeks after the election")
         ax.set_ylim(-0.1, 5.1)
         ax.set_yticks(range(6))
@@ -166,11 +167,11 @@ def plot_casualties(*batches, by: str | None = None) -> Figure:
     for i, b in enumerate(items):
         c = numeric_values(b.runs, "casualties")
         share = np.histogram(c, bins=CASUALTY_BINS)[0] / len(c)
-        bars.bar(x - 0.4 + width * (i + 0.5), share, width, color=colour(i), label=b.label)
+        bars.bar(x - 0.4 + width * (i + 0.5), share, width, color=colour(i), label=plain(b.label))
         values = np.sort(c)
         at_least = 1.0 - np.arange(len(values)) / len(values)
         keep = values > 0
-        tail.step(values[keep], at_least[keep], where="post", color=colour(i), label=b.label)
+        tail.step(values[keep], at_least[keep], where="post", color=colour(i), label=plain(b.label))
     bars.set_xticks(x, CASUALTY_LABELS)
     bars.set_xlabel("casualties in the run")
     bars.set_ylabel("share of runs")

@@ -10,23 +10,47 @@ nested tables) is accepted too. Ranges merge through ``extends`` like any table,
 derived scenario can narrow one range and inherit the rest.
 
 Ranges describe an experiment, not the world, so scenario validation skips them (see
-``EXPERIMENT_TABLES``) and this module checks them: the key must name a numeric parameter,
-low must be below high, the source must say where the interval comes from, and the
-scenario must stay valid with the parameter at its low and at its high (the model's own
-limits, e.g. a probability in [0, 1], apply to ranges too: an interval the parameter does
-not allow is refused here rather than part-way through a sensitivity batch).
+``EXPERIMENT_TABLES``) and this module checks them, each entry with a schema model like any
+table (finite numbers, no unknown keys): the key must name a numeric parameter, low must be
+below high, the source must say where the interval comes from, and the scenario must stay
+valid with the parameter at its low and at its high (the model's own limits, e.g. a
+probability in [0, 1], apply to ranges too: an interval the parameter does not allow is
+refused here rather than part-way through a sensitivity batch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from sim.scenario import ScenarioError, _file_for, validate
-from sim.sweep import numeric_parameter, set_dotted
+from pydantic import AfterValidator, ValidationError, model_validator
+
+from sim.scenario import ScenarioError, file_for, schema_error, validate
+from sim.schema import Section
+from sim.sweep import numeric_parameter, with_value
 
 FIELDS = ("low", "high", "source")
+
+
+def _said(source: str) -> str:
+    if not source.strip():
+        raise ValueError("must be a non-empty string saying where the range comes from")
+    return source.strip()
+
+
+class RangeSpec(Section):
+    """One entry of ``[ranges]``: ``{ low = ..., high = ..., source = "..." }``."""
+
+    low: float
+    high: float
+    source: Annotated[str, AfterValidator(_said)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeSpec:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        return self
 
 
 @dataclass(frozen=True)
@@ -57,42 +81,21 @@ def _entries(table: dict, prefix: str = "") -> Iterable[tuple[str, Any]]:
             yield key, value
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
 def _check_entry(raw: dict, key: str, spec: Any, file: str) -> Range:
     where = f"ranges.{key}"
-    example = '{ low = ..., high = ..., source = "..." }'
-    if not isinstance(spec, dict):
-        raise ScenarioError(file, where, f"expected a table {example}, got {spec!r}")
-    unknown = sorted(set(spec) - set(FIELDS))
-    if unknown:
-        raise ScenarioError(
-            file, f"{where}.{unknown[0]}", f"unknown key; allowed keys: {', '.join(FIELDS)}"
-        )
-    missing = [f for f in FIELDS if f not in spec]
-    if missing:
-        raise ScenarioError(file, f"{where}.{missing[0]}", f"required key is missing ({example})")
-    low, high, source = spec["low"], spec["high"], spec["source"]
-    for name, x in (("low", low), ("high", high)):
-        if not _is_number(x):
-            raise ScenarioError(file, f"{where}.{name}", f"must be a number (got {x!r})")
-    if not isinstance(source, str) or not source.strip():
-        raise ScenarioError(
-            file, f"{where}.source", "must be a non-empty string saying where the range comes from"
-        )
-    if low >= high:
-        raise ScenarioError(file, where, f"low ({low}) must be below high ({high})")
+    try:
+        checked = RangeSpec.model_validate(spec)
+    except ValidationError as exc:
+        raise schema_error(exc, RangeSpec, {}, file, where, blame=lambda _key: file) from None
     current = numeric_parameter(raw, key, file, where, use="have ranges")
-    return Range(key, float(low), float(high), source.strip(), integer=isinstance(current, int))
+    return Range(key, checked.low, checked.high, checked.source, isinstance(current, int))
 
 
 def _check_allowed(raw: dict, origin: dict, rng: Range, file: str) -> None:
     """The scenario must stay valid with the parameter at either end of its range."""
     for name, x in (("low", rng.low), ("high", rng.high)):
         try:
-            validate(set_dotted(raw, rng.key, rng.value(x)), origin, file)
+            validate(with_value(raw, rng.key, rng.value(x)), origin, file)
         except ScenarioError as exc:
             raise ScenarioError(
                 file,
@@ -107,7 +110,7 @@ def parse_ranges(raw: dict, origin: dict | None = None, file: str = "<scenario>"
     table = raw.get("ranges")
     if table is None:
         return []
-    if not isinstance(table, dict):
+    if not isinstance(table, dict):  # the one check before the entries can be flattened
         raise ScenarioError(file, "ranges", "must be a table of dotted keys")
     base = {k: v for k, v in raw.items() if k not in ("ranges", "sweep")}
     out = []
@@ -122,7 +125,7 @@ def parse_ranges(raw: dict, origin: dict | None = None, file: str = "<scenario>"
 def _entry_file(origin: dict, key: str, spec: Any, default: str) -> str:
     """The file to blame for a range: the derived file that overrode any of its fields
     (one that only changes ``high`` is the one that put it below ``low``), else its own."""
-    entry = _file_for(f"ranges.{key}", origin, default)
+    entry = file_for(f"ranges.{key}", origin, default)
     if not isinstance(spec, dict):
         return entry
     fields = (origin.get(f"ranges.{key}.{f}") for f in spec)

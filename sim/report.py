@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sim.compare import NUMERIC, TABLE_COLUMNS, Batch, CompareError, compare, load_batches
+from sim.safe_text import csv_safe
 
 #: CSV files of the sensitivity/discovery output that are inputs, not findings
 SKIPPED_CSV = {"points.csv": "the design points (in the file, not shown)"}
@@ -125,8 +126,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """The table as CSV, columns as documented (TABLE_COLUMNS)."""
-    return write_atomic(path, table[TABLE_COLUMNS].to_csv(index=False))
+    """The table as CSV, columns as documented (TABLE_COLUMNS); text cells that a
+    spreadsheet would run as formulas (a scenario named "=...") get a leading '."""
+    return write_atomic(path, csv_safe(table[TABLE_COLUMNS]).to_csv(index=False))
 
 
 # --------------------------------------------------------------------------- HTML

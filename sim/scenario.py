@@ -4,12 +4,15 @@ A scenario may say ``extends = "baseline.toml"`` (relative to its own file) and 
 only what changes; tables merge key by key, arrays and scalars replace. Every error names
 the file that set the offending key, the dotted key, and what is allowed. The schema
 itself is in ``sim.schema``.
+
+A file is read whole before anything else happens, within limits that no scenario comes
+near (size, nesting, length of the ``extends`` chain), so that a hostile or mistaken file
+(a binary, a device, a million nested arrays) is one clear error, not a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import re
 import tomllib
@@ -19,16 +22,21 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import Scenario
+from sim.schema import Scenario, check_rules
 
 __all__ = [
     "EXPERIMENT_TABLES",
+    "MAX_DEPTH",
+    "MAX_EXTENDS",
+    "MAX_FILE_BYTES",
     "Scenario",
     "ScenarioError",
+    "file_for",
     "load_cached",
     "load_scenario",
     "resolve_raw",
     "scenario_hash",
+    "schema_error",
     "validate",
 ]
 
@@ -42,20 +50,75 @@ class ScenarioError(Exception):
         super().__init__(where + message)
 
 
-# --------------------------------------------------------------------------- loading
-
+# --------------------------------------------------------------------------- reading files
 #: Tables that describe an experiment on the scenario rather than the world itself.
 EXPERIMENT_TABLES = ("sweep", "ranges")
+#: The baseline is 30 kB and a 40-faction scenario 22 kB; a megabyte holds over a thousand
+#: factions. Anything larger is not a hand-written scenario (and is not read into memory).
+MAX_FILE_BYTES = 1_000_000
+#: Tables and arrays nested in one another: scenarios need 5 (ranges.patrons.iran.mediation
+#: .low); the limit keeps every recursive step (merge, hash, validation) far from Python's.
+MAX_DEPTH = 16
+#: Files in one ``extends`` chain (a scenario extending a variant of the baseline is 3).
+MAX_EXTENDS = 16
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ScenarioError(path, "", "file not found")
+def _problem_reading(path: Path) -> tuple[str | None, dict[str, Any]]:
+    """Read and parse a TOML file: (what is wrong with it, or None; its contents)."""
     try:
+        if not path.exists():
+            return "file not found", {}
+        if path.is_dir():
+            return "is a directory, not a scenario file", {}
+        if not path.is_file():  # a device or a pipe: reading could block or never end
+            return "is not a regular file", {}
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:  # unreadable, a name too long, a loop of links...
+        return f"cannot be read ({exc.strerror or exc})", {}
+    if len(data) > MAX_FILE_BYTES:
+        return f"is larger than {MAX_FILE_BYTES:,} bytes, the limit for a scenario file", {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "a scenario is a UTF-8 TOML file",
+            {},
+        )
+    try:
+        table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"malformed TOML: {exc}") from None
+        return f"malformed TOML: {exc}", {}
+    except RecursionError:  # tomllib parses nested arrays recursively
+        return f"malformed TOML: nested deeper than {MAX_DEPTH} levels", {}
+    if _depth(table) > MAX_DEPTH:
+        return f"tables and arrays are nested deeper than {MAX_DEPTH} levels", {}
+    return None, table
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest (without recursion: the input may be hostile)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack and deepest <= MAX_DEPTH:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
+def _read_toml(path: Path, referrer: Path | None = None) -> dict[str, Any]:
+    """A file's table; errors name the file, or, for a parent, the file whose ``extends``
+    names it (that is the line to fix) and what is wrong with the parent."""
+    problem, table = _problem_reading(path)
+    if problem is None:
+        return table
+    if referrer is None:
+        raise ScenarioError(path, "", problem)
+    raise ScenarioError(referrer, "extends", f"{path}: {problem}")
 
 
 def _merge(base: dict, override: dict, origin: dict, file: str, prefix: str = "") -> dict:
@@ -80,20 +143,29 @@ def _mark(table: dict, origin: dict, file: str, prefix: str) -> None:
             _mark(value, origin, file, f"{prefix}{key}.")
 
 
-def resolve_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
+def resolve_raw(
+    path: str | Path, _seen: tuple[Path, ...] = (), _referrer: Path | None = None
+) -> tuple[dict, dict[str, str]]:
     """Read a scenario and everything it extends into one merged dict (plus key origins)."""
     path = Path(path)
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop: the read says what
+        real = path.absolute()
     if real in _seen:
-        raise ScenarioError(path, "extends", "circular 'extends' chain")
-    raw = _read_toml(path)
+        raise ScenarioError(_referrer or path, "extends", "circular 'extends' chain")
+    if len(_seen) >= MAX_EXTENDS:
+        raise ScenarioError(
+            _referrer or path, "extends", f"a chain of more than {MAX_EXTENDS} files"
+        )
+    raw = _read_toml(path, _referrer)
     parent = raw.pop("extends", None)
     origin: dict[str, str] = {}
     if parent is None:
         return _merge({}, raw, origin, str(path)), origin
-    if not isinstance(parent, str):
+    if not isinstance(parent, str) or not parent:
         raise ScenarioError(path, "extends", "expected a path string relative to this file")
-    base, origin = resolve_raw(path.parent / parent, (*_seen, real))
+    base, origin = resolve_raw(path.parent / parent, (*_seen, real), path)
     return _merge(base, raw, origin, str(path)), origin
 
 
@@ -103,9 +175,9 @@ def scenario_hash(raw: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
+# --------------------------------------------------------------------------- error messages
+def _allowed_keys(model: Any, loc: tuple) -> list[str]:
     """Field names allowed at the parent of ``loc`` (for 'unknown key' messages)."""
-    model: Any = Scenario
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
@@ -135,20 +207,45 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return sorted(model.model_fields) if hasattr(model, "model_fields") else []
 
 
-def _describe(error: dict) -> str:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as an error message quotes it: its repr, shortened (it may be huge)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(error: dict, model: Any) -> str:
     kind, loc = error["type"], error["loc"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc)
+        allowed = _allowed_keys(model, loc)
         return "unknown key" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if kind == "missing":
         return "required key is missing"
+    if kind in ("model_type", "dict_type"):
+        return f"expected a table, got {_shown(error['input'])}"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected an array, got {_shown(error['input'])}"
+    if kind == "value_error":  # our own validators: the message says what was given
+        return str(error["ctx"]["error"])
     message = error["msg"]
-    if "input" in error and not isinstance(error["input"], dict | list):
-        message += f" (got {error['input']!r})"
+    if "input" in error and not isinstance(error["input"], dict | list | tuple):
+        message += f" (got {_shown(error['input'])})"
     return message
 
 
-def _file_for(key: str, origin: dict[str, str], default: str) -> str:
+def _dotted(loc: tuple) -> str:
+    """A pydantic location as a dotted key: ("blocs", 0, "name") -> "blocs[0].name"."""
+    key = ""
+    for part in loc:
+        if part == "[key]":  # the error is in a table's key itself, named by the step before
+            continue
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part if part else repr(part)}"
+    return key.lstrip(".")
+
+
+def file_for(key: str, origin: dict[str, str], default: str) -> str:
     """The file that set ``key`` (or, for a whole table, the file that last set something
     inside it): the one to name in an error message."""
     key = re.sub(r"\[\d+\]", "", key)
@@ -164,88 +261,50 @@ def _file_for(key: str, origin: dict[str, str], default: str) -> str:
     return default
 
 
-def _check_references(sc: Scenario) -> list[tuple[str, str]]:
-    """Cross-field rules pydantic cannot express: seat totals, thresholds, references."""
-    problems: list[tuple[str, str]] = []
-    names = sorted(sc.factions)
-    patrons = sorted(sc.patrons)
-    size = sc.parliament.size
-    total = sum(f.seats for f in sc.factions.values())
-    if total != size:
-        problems.append(
-            ("factions", f"faction seats add up to {total}, but parliament.size is {size}")
-        )
-    for key in ("speaker_majority", "president_quorum", "confidence_majority"):
-        value = getattr(sc.parliament, key)
-        if value > size:
-            problems.append(
-                (
-                    f"parliament.{key}",
-                    f"{value} exceeds parliament.size ({size}); allowed 1..{size}",
-                )
-            )
-    for name, faction in sc.factions.items():
-        for patron in faction.alignment:
-            if patron not in sc.patrons:
-                problems.append(
-                    (f"factions.{name}.alignment.{patron}", f"no such patron; patrons: {patrons}")
-                )
+def schema_error(
+    exc: ValidationError,
+    model: Any,
+    origin: dict[str, str],
+    file: str,
+    prefix: str = "",
+    blame: Any = None,
+    rules: dict[str, str] | None = None,
+) -> ScenarioError:
+    """The first error pydantic found, as one ScenarioError naming file, key and what is
+    allowed. ``prefix`` is where the validated table sits (``sweep``, ``ranges.KEY``);
+    ``blame(key)`` picks the file to name (by default the one that set the key).
 
-    def check_faction(key: str, value: str) -> None:
-        if value not in sc.factions:
-            problems.append((key, f"no faction named {value!r}; factions: {', '.join(names)}"))
-
-    inc = sc.incumbent
-    if inc.faction:
-        check_faction("incumbent.faction", inc.faction)
-    for i, value in enumerate(inc.supported_by):
-        check_faction(f"incumbent.supported_by[{i}]", value)
-    for patron in inc.alignment:
-        if patron not in sc.patrons:
-            problems.append(
-                (f"incumbent.alignment.{patron}", f"no such patron; patrons: {patrons}")
-            )
-    for pname, patron in sc.patrons.items():
-        for i, value in enumerate(patron.backs):
-            check_faction(f"patrons.{pname}.backs[{i}]", value)
-    seen: dict[str, str] = {}
-    for b, bloc in enumerate(sc.blocs):
-        check_faction(f"blocs[{b}].leader", bloc.leader)
-        for i, value in enumerate(bloc.members):
-            check_faction(f"blocs[{b}].members[{i}]", value)
-        for member in {bloc.leader, *bloc.members}:
-            if member in seen and seen[member] != bloc.name:
-                problems.append(
-                    (f"blocs[{b}].members", f"{member!r} is already in bloc {seen[member]!r}")
-                )
-            seen[member] = bloc.name
-    thresholds = sc.escalation.thresholds
-    if any(b <= a for a, b in itertools.pairwise(thresholds)):
-        problems.append(("escalation.thresholds", "must be strictly increasing, each in [0, 1]"))
-    clock = sc.clock
-    if clock.start_week >= clock.horizon_weeks:
-        problems.append(
-            ("clock.start_week", f"must be below clock.horizon_weeks ({clock.horizon_weeks})")
-        )
-    return problems
+    ``rules`` states what a field allows in the documentation's words, for fields where
+    pydantic's wording would say less (field name -> rule; "" for every error of a bare
+    type): the message is then the rule and the value given, keyed by the field."""
+    error = exc.errors()[0]
+    loc = error["loc"]
+    head = loc[0] if loc and isinstance(loc[0], str) else ""
+    rule = (rules or {}).get(head)
+    if rule is not None and error["type"] != "value_error":  # our validators say it already
+        key = ".".join(p for p in (prefix, head) if p)
+        message = f"{rule} (got {_shown(error['input'])})"
+    else:
+        key = ".".join(p for p in (prefix, _dotted(loc)) if p)
+        message = _describe(error, model)
+    where = blame(key) if blame else file_for(key, origin, file)
+    return ScenarioError(where, key, message)
 
 
+# --------------------------------------------------------------------------- validation
 def validate(raw: dict, origin: dict[str, str] | None = None, file: str = "<scenario>") -> Scenario:
     """Turn a merged raw dict into a Scenario, or raise ScenarioError."""
     origin = origin or {}
-    # experiment tables are checked by their own modules (sim.sweep)
+    # experiment tables are checked by their own modules (sim.sweep, sim.ranges)
     raw = {k: v for k, v in raw.items() if k not in EXPERIMENT_TABLES}
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"])
-        key = key.replace(".[", "[")
-        raise ScenarioError(_file_for(key, origin, file), key, _describe(error)) from None
-    problems = _check_references(scenario)
+        raise schema_error(exc, Scenario, origin, file) from None
+    problems = check_rules(scenario)
     if problems:
         key, message = problems[0]
-        raise ScenarioError(_file_for(key, origin, file), key, message)
+        raise ScenarioError(file_for(key, origin, file), key, message)
     return scenario
 
 

@@ -39,7 +39,9 @@ from SALib.sample import sobol as sobol_sample
 from sim.batch import BatchResult, prepare, run_batch
 from sim.ranges import Range, parse_ranges, select
 from sim.results import ResultsError, load_results
+from sim.safe_text import plain
 from sim.scenario import ScenarioError, resolve_raw, validate
+from sim.sweep import check_design_size
 
 METHODS = ("morris", "sobol")
 #: The index each method ranks by, and the columns of its CSV.
@@ -216,6 +218,9 @@ def design(
     raw, origin = resolve_raw(path)
     scenario = validate(raw, origin, file)
     ranges = select(parse_ranges(raw, origin, file), params, file)
+    size = samples * (len(ranges) + (1 if method == "morris" else 2))  # before SALib draws it
+    what = f"{samples} {method} samples over {len(ranges)} parameters: the design"
+    check_design_size(size, what, "use fewer samples, or --param", file, "--samples")
     seed = scenario.seed if seed is None else seed
     x = sample(problem(ranges), method, samples, seed, levels)
     points = [{r.key: r.value(v) for r, v in zip(ranges, row, strict=True)} for row in x]
@@ -353,7 +358,7 @@ def plot(tables: dict[str, pd.DataFrame], summary: dict, method: str, path: Path
     fig, axes = plt.subplots(2, 4, figsize=(18, 8.5))
     for ax, (name, table) in zip(axes.flat, tables.items(), strict=False):
         top = table.head(8).iloc[::-1]
-        labels = [p.rsplit(".", 2)[-2] + "." + p.rsplit(".", 1)[-1] for p in top["parameter"]]
+        labels = [plain(".".join(p.split(".")[-2:])) for p in top["parameter"]]
         ax.barh(labels, top[key], xerr=top[f"{key}_conf"], color="tab:blue", label=key)
         other = "sigma" if method == "morris" else "S1"
         ax.plot(top[other], labels, "o", color="tab:orange", label=other)
@@ -367,7 +372,7 @@ def plot(tables: dict[str, pd.DataFrame], summary: dict, method: str, path: Path
     last.text(
         0,
         0.5,
-        f"{summary['scenario']}\n{method}, {summary['samples']} samples:\n"
+        f"{plain(summary['scenario'])}\n{method}, {summary['samples']} samples:\n"
         f"{summary['points']} points x {summary['replicates']} replicates\n"
         f"seed {summary['seed']}\n\nbars: {key}\n(95% interval)\ndots: {other}",
         fontsize=9,

@@ -1,8 +1,13 @@
 """The run, sweep and validate commands, as a user runs them: worker counts, resume after
-kill -9, refusals, failed runs and the exit status, progress output, sweeps."""
+kill -9, refusals, failed runs and the exit status, progress output, sweeps; --help,
+--version and help texts, and a start-up that imports nothing heavy.
+
+Commands run in this process (``sim.cli.main``) unless a real process is the point: a kill,
+a closed pipe, a terminal, what a fresh interpreter imports."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -15,20 +20,12 @@ import pandas as pd
 import pytest
 from conftest import BASELINE, ROOT, run_cli
 
+import sim
 import sim.batch
 from sim.batch import prepare, run_batch
-from sim.cli import main
+from sim.cli import build_parser, main
 from sim.model import FormationModel
 from sim.results import MANIFEST, RUNS_DIR, load_manifest, load_results, part_paths
-
-
-def one_line_error(proc: subprocess.CompletedProcess) -> str:
-    """A user error: exit status 2 and one line on stderr, no traceback."""
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
 
 
 def in_process_error(capsys, *args: str) -> str:
@@ -40,18 +37,18 @@ def in_process_error(capsys, *args: str) -> str:
     return lines[0]
 
 
-def test_one_and_two_workers_write_the_same_table(tmp_path):
+def test_one_and_two_workers_write_the_same_table(tmp_path, capsys):
     one, two = tmp_path / "one", tmp_path / "two"
     args = ("run", str(BASELINE), "--runs", "20", "--quiet")
-    a = run_cli(*args, "--workers", "1", "--out", str(one))
-    b = run_cli(*args, "--workers", "2", "--chunk-size", "3", "--out", str(two))
-    assert a.returncode == b.returncode == 0, a.stderr + b.stderr
-    assert "20 runs (20 now, 0 resumed), 0 failed" in a.stdout
-    assert "on 2 worker(s) [local]" in b.stdout
+    assert main([*args, "--workers", "1", "--out", str(one)]) == 0
+    assert "20 runs (20 now, 0 resumed), 0 failed" in capsys.readouterr().out
+    assert main([*args, "--workers", "2", "--chunk-size", "3", "--out", str(two)]) == 0
+    assert "on 2 worker(s) [local]" in capsys.readouterr().out
     assert len(part_paths(two)) == 7  # ceil(20 / 3): --chunk-size reaches the engine
     pd.testing.assert_frame_equal(load_results(one), load_results(two))
 
 
+@pytest.mark.slow  # a real batch killed and resumed: ~20 s
 def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
     runs, out = 300, tmp_path / "killed"
     cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
@@ -86,18 +83,20 @@ def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
     assert load_manifest(out)["status"] == "complete"
 
 
-def test_a_directory_with_another_batch_is_refused_unless_overwrite(tmp_path, make_scenario):
+def test_a_directory_with_another_batch_is_refused_unless_overwrite(
+    tmp_path, make_scenario, capsys
+):
     out = str(tmp_path / "b")
-    assert run_cli("run", str(BASELINE), "--runs", "3", "--quiet", "--out", out).returncode == 0
+    assert main(["run", str(BASELINE), "--runs", "3", "--quiet", "--out", out]) == 0
     manifest = (tmp_path / "b" / MANIFEST).read_text()
     variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
-    line = one_line_error(run_cli("run", str(variant), "--runs", "3", "--out", out))
+    line = in_process_error(capsys, "run", str(variant), "--runs", "3", "--out", out)
     assert "holds a different batch" in line and "scenario (hash" in line and "--overwrite" in line
-    line = one_line_error(run_cli("run", str(BASELINE), "--runs", "4", "--out", out))
+    line = in_process_error(capsys, "run", str(BASELINE), "--runs", "4", "--out", out)
     assert "replicates (3 there, 4 here)" in line
     assert (tmp_path / "b" / MANIFEST).read_text() == manifest, "the refused batch wrote nothing"
-    proc = run_cli("run", str(variant), "--runs", "2", "--quiet", "--overwrite", "--out", out)
-    assert proc.returncode == 0, proc.stderr
+    argv = ["run", str(variant), "--runs", "2", "--quiet", "--overwrite", "--out", out]
+    assert main(argv) == 0
     assert load_manifest(out)["scenario_path"] == str(variant)
     assert len(load_results(out)) == 2
 
@@ -124,43 +123,33 @@ def test_failed_runs_are_recorded_counted_and_set_the_exit_status(tmp_path, monk
     assert table["error"].isna().sum() == 5
 
 
-def test_progress_is_plain_lines_when_not_a_terminal_and_silenced_by_quiet(tmp_path):
-    proc = run_cli(
-        "run", str(BASELINE), "--runs", "4", "--workers", "1", "--out", str(tmp_path / "a")
-    )
-    assert proc.returncode == 0
-    lines = proc.stderr.strip().splitlines()
+def test_progress_is_plain_lines_when_not_a_terminal_and_silenced_by_quiet(tmp_path, capsys):
+    args = ["run", str(BASELINE), "--runs", "4", "--workers", "1"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    proc = capsys.readouterr()  # stderr is not a terminal here
+    lines = proc.err.strip().splitlines()
     assert lines[0] == "batch: 4 of 4 runs to do"
     assert lines[-1].startswith("progress: 4/4 runs (100%)") and "runs/s, ETA" in lines[-1]
-    assert "progress:" not in proc.stdout and "\x1b[" not in proc.stderr, "no bar, no escapes"
-    quiet = run_cli(
-        "run",
-        str(BASELINE),
-        "--runs",
-        "4",
-        "--workers",
-        "1",
-        "--quiet",
-        "--out",
-        str(tmp_path / "b"),
-    )
-    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "progress:" not in proc.out and "\x1b[" not in proc.err, "no bar, no escapes"
+    assert main([*args, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == ""
 
     def same(text: str) -> str:  # the summary, less its timing and output directory
         text = text.replace(str(tmp_path / "a"), str(tmp_path / "b"))
         return re.sub(r"\d+\.\d+ s on", "T s on", text)
 
-    assert same(quiet.stdout) == same(proc.stdout)
+    assert same(quiet.out) == same(proc.out)
 
 
 def test_sweep_command_adds_parameter_columns_with_common_random_numbers(tmp_path):
     out = tmp_path / "s"
-    proc = run_cli(
+    status = main([
         "sweep", str(BASELINE), "--param", "patrons.iran.mediation=0.3,0.9",
         "--param", "grievance.decay=0.03,0.06", "--replicates", "2", "--workers", "2",
         "--quiet", "--out", str(out),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    ])  # fmt: skip
+    assert status == 0
     table = load_results(out)
     assert len(table) == 8
     by_point = table.groupby(["patrons.iran.mediation", "grievance.decay"])["seed"]
@@ -174,24 +163,23 @@ def test_sweep_command_adds_parameter_columns_with_common_random_numbers(tmp_pat
 
 def test_lhs_sweep_from_the_command_line(tmp_path):
     out = tmp_path / "lhs"
-    proc = run_cli(
+    status = main([
         "sweep", str(BASELINE), "--method", "lhs", "--samples", "3",
         "--param", "grievance.decay=0.02:0.08", "--replicates", "1", "--quiet", "--out", str(out),
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    ])  # fmt: skip
+    assert status == 0
     values = load_results(out)["grievance.decay"]
     assert values.nunique() == 3 and values.between(0.02, 0.08).all()
 
 
-def test_sweep_table_in_a_scenario_file_runs_and_validates(tmp_path, make_scenario):
+def test_sweep_table_in_a_scenario_file_runs_and_validates(tmp_path, make_scenario, capsys):
     path = make_scenario(
         '[sweep]\nmethod = "grid"\nreplicates = 2\n'
         '[sweep.parameters]\n"clock.follow_up_weeks" = [4, 8]\n'
     )
-    check = run_cli("validate", str(path))
-    assert check.returncode == 0 and "2 point(s)" in check.stdout
-    proc = run_cli("run", str(path), "--quiet", "--out", str(tmp_path / "b"))
-    assert proc.returncode == 0, proc.stderr
+    assert main(["validate", str(path)]) == 0
+    assert "2 point(s)" in capsys.readouterr().out
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "b")]) == 0
     table = load_results(tmp_path / "b")
     assert table.groupby("clock.follow_up_weeks").size().to_dict() == {4.0: 2, 8.0: 2}
 
@@ -224,8 +212,8 @@ def test_invalid_sweep_in_a_file_is_a_one_line_error_and_writes_nothing(
         (["--param", "grievance.decay=0.1", "--param", "grievance.decay=0.2"], "more than once"),
         (["--method", "lhs", "--param", "grievance.decay=0.1"], "LOW:HIGH"),
         (["--param", "clock.follow_up_weeks=2.5"], "integer"),
-        (["--param", "grievance.decay=0.1", "--workers", "0"], "--workers must be a positive"),
-        (["--param", "grievance.decay=0.1", "--replicates", "0"], "--runs"),
+        (["--param", "grievance.decay=0.1", "--workers", "0"], "--workers: must be a positive"),
+        (["--param", "grievance.decay=0.1", "--replicates", "0"], "--replicates: must be"),
         (["--param", "grievance.decay=0.1", "--scheduler", "tcp://x:1"], "needs --backend dask"),
     ],
 )
@@ -261,9 +249,9 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path):
     assert proc.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err
 
 
-def test_default_output_directory_is_results_slash_name(tmp_path):
-    proc = run_cli("run", str(BASELINE), "--runs", "2", "--quiet", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+def test_default_output_directory_is_results_slash_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(BASELINE), "--runs", "2", "--quiet"]) == 0
     manifest = json.loads((tmp_path / "results" / "baseline" / MANIFEST).read_text())
     assert manifest["runs"] == 2 and manifest["status"] == "complete"
 
@@ -311,3 +299,63 @@ def test_a_plain_install_needs_no_dask(tmp_path, monkeypatch):
     with pytest.raises(sim.batch.BatchError, match=r"pip install '\.\[dask\]'"):
         run_batch(prepare(BASELINE, runs=2), tmp_path / "b", backend="dask", quiet=True)
     assert not (tmp_path / "b").exists()
+
+
+# --------------------------------------------------------------------------- start-up and help
+HEAVY = ("mesa", "numpy", "pandas", "pyarrow", "scipy", "matplotlib", "pydantic", "SALib")
+
+
+def test_help_and_a_bad_flag_import_nothing_heavy():
+    """`sim --help`, `sim --version` and a refused flag answer before the model, Mesa or
+    pandas are imported (seconds of start-up); `import sim` stays as light."""
+    probe = (
+        "import sys, sim, sim.cli\n"
+        "for argv in (['--help'], ['--version'], ['run', 'x.toml', '--runs', '0']):\n"
+        "    try:\n"
+        "        sim.cli.build_parser().parse_args(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+def test_version_is_the_installed_package_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"sim {version('sim')}\n"
+
+
+def test_sim_help_in_a_real_process_lists_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and proc.stderr == ""
+    for command in ("run", "sweep", "sensitivity", "discover", "compare", "report", "validate"):
+        assert command in proc.stdout
+    assert "--version" in proc.stdout
+
+
+def test_every_argument_of_every_command_has_help_text():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == {
+        "run", "sweep", "sensitivity", "discover", "compare", "report", "validate"
+    }  # fmt: skip
+    for name, sub in [("sim", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                continue
+            assert action.help and action.help.strip(), f"{name} {action.dest}"
+
+
+def test_the_api_keeps_its_functions_whatever_was_imported_first():
+    """sim.compare is a function, though a submodule of the same name exists and the CLI
+    imports it."""
+    import sim.compare as bound  # imports the submodule: Python binds it on the package
+
+    assert callable(sim.compare) and sim.compare.__module__ == "sim.compare"
+    assert bound is sim.compare  # `import a.b as c` reads the attribute: the function
+    assert sim.load_results is load_results and "plot_outcomes" in dir(sim)

@@ -129,7 +129,7 @@ def test_bad_expressions_say_what_is_wrong(text, message):
     assert message in str(err.value)
 
 
-def fake_batch(directory: Path, sweep: bool = True) -> None:
+def fake_batch(directory: Path, sweep: bool = True, names: list[str] = NAMES) -> None:
     """A batch directory holding the planted box: 500 points x 2 replicates."""
     x, _ = planted(n=500, seed=4)
     rng = np.random.default_rng(2)
@@ -139,19 +139,20 @@ def fake_batch(directory: Path, sweep: bool = True) -> None:
         for r in range(2):
             level = 4 + int(rng.uniform() < 0.5) if inside else int(rng.integers(0, 4))
             rows.append(
-                {"run_id": 2 * p + r, "point": p, "a": a, "b": b, "c": c, "d": d}
+                {"run_id": 2 * p + r, "point": p}
+                | dict(zip(names, (a, b, c, d), strict=True))
                 | {"max_escalation": level, "pmf_status": "intact", "error": None}
             )
     (directory / "runs").mkdir(parents=True)
     table = pa.Table.from_pylist(rows).cast(
         pa.schema(
             [("run_id", pa.int64()), ("point", pa.int64())]
-            + [(k, pa.float64()) for k in NAMES]
+            + [(k, pa.float64()) for k in names]
             + [("max_escalation", pa.int64()), ("pmf_status", pa.string()), ("error", pa.string())]
         )
     )
     pq.write_table(table, directory / "runs" / "part-000000000-000000999.parquet")
-    manifest = {"sweep": {"parameters": NAMES, "points": []} if sweep else None}
+    manifest = {"sweep": {"parameters": names, "points": []} if sweep else None}
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -217,3 +218,15 @@ def test_discover_on_a_real_sweep(tmp_path, capsys):
     assert summary["runs"] == 24 and summary["points"] == 12
     assert summary["outcome_runs"] == int((runs[column] >= threshold).sum())
     assert {b["parameter"] for b in summary["box"]} == {"escalation.slope", "grievance.decay"}
+
+
+def test_discover_csv_text_cells_cannot_run_as_formulas(tmp_path, capsys):
+    batch = tmp_path / "batch"
+    fake_batch(batch, names=["=cmd()", "@b", "-c", "d"])
+    box_csv = tmp_path / "box.csv"
+    args = ["discover", str(batch), "--outcome", "max_escalation >= 4", "--csv", str(box_csv)]
+    assert main(args) == 0
+    for written in (box_csv, batch / "discovery" / "box.csv"):
+        box = pd.read_csv(written)
+        assert list(box["parameter"]) == ["'=cmd()", "'@b", "'-c", "d"]
+        assert pd.api.types.is_float_dtype(box["low"]) and box["restricted"].dtype == bool

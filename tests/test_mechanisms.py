@@ -51,6 +51,7 @@ def baseline_runs() -> pd.DataFrame:
     return batch(load_scenario(BASELINE), runs=600)
 
 
+@pytest.mark.slow
 def test_both_government_families_are_reachable(baseline_runs):
     shares = baseline_runs.government_type.value_counts(normalize=True)
     n = len(baseline_runs)
@@ -59,6 +60,7 @@ def test_both_government_families_are_reachable(baseline_runs):
         assert lo > 0.05, f"{family} is not reachable with non-trivial probability"
 
 
+@pytest.mark.slow
 def test_blocking_third_stalls_the_presidency():
     """With a two-thirds quorum a bloc over a third that stays away stalls the vote; with
     a simple-majority quorum it takes half the chamber staying away."""
@@ -70,11 +72,13 @@ def test_blocking_third_stalls_the_presidency():
     assert_rises(lax.weeks_to_government.fillna(80), strict.weeks_to_government.fillna(80))
 
 
+@pytest.mark.slow
 def test_without_iran_mediation_escalation_to_clashes_is_likelier(baseline_runs):
     no_iran = batch(load_scenario(SCENARIOS / "no_iran_mediation.toml"), runs=600)
     assert_rises(baseline_runs.max_escalation >= 3, no_iran.max_escalation >= 3)
 
 
+@pytest.mark.slow
 def test_more_mediation_never_raises_expected_top_escalation():
     means = []
     for mediation in (0.0, 0.35, 0.7, 1.0):
@@ -105,6 +109,7 @@ def test_a_failed_attack_raises_the_incumbents_legitimacy():
     assert model.state["patience"][iran, fatah] < 1.0  # its patron's patience wears thin
 
 
+@pytest.mark.slow
 def test_a_stronger_backfire_leaves_the_incumbent_more_legitimate():
     """Over many runs with attacks, a stronger backfire means more legitimacy at the end."""
     hot = dict(
@@ -136,18 +141,21 @@ def test_guarantees_lower_militia_grievance():
     assert_rises(strong, none)
 
 
+@pytest.mark.slow
 def test_casualties_feed_back_into_grievance():
     off = batch(variant(grievance__casualty=0.0))
     on = batch(variant(grievance__casualty=0.3))
     assert_rises(off.max_escalation, on.max_escalation)
 
 
+@pytest.mark.slow
 def test_patron_restraint_lowers_escalation():
     loose = batch(variant(patrons__iran__restraint=0.0))
     tight = batch(variant(patrons__iran__restraint=1.0))
     assert_rises(tight.max_escalation, loose.max_escalation)
 
 
+@pytest.mark.slow
 def test_deterrence_lowers_escalation():
     weak = batch(variant(incumbent__security_capacity=0.1))
     strong = batch(variant(incumbent__security_capacity=1.0))
@@ -160,6 +168,7 @@ def test_seat_loss_feeds_grievance():
     assert_rises(forgiving, bitter)
 
 
+@pytest.mark.slow
 def test_a_government_moving_on_the_mandate_curtails_the_pmf_and_raises_conflict():
     still = batch(variant(governance__mandate_move_probability=0.0))
     moving = batch(variant(governance__mandate_move_probability=0.6))
@@ -168,6 +177,7 @@ def test_a_government_moving_on_the_mandate_curtails_the_pmf_and_raises_conflict
     assert_rises(still.max_escalation >= 5, moving.max_escalation >= 5, z=2.0)
 
 
+@pytest.mark.slow
 def test_exclusion_from_government_breeds_grievance():
     mild = batch(variant(grievance__government_exclusion=0.0))
     harsh = batch(variant(grievance__government_exclusion=0.05))
@@ -180,12 +190,14 @@ def test_no_session_means_no_president():
     assert model.outcome()["government_type"] == "none"
 
 
+@pytest.mark.slow
 def test_us_backing_of_the_incumbent_deters_escalation():
     alone = batch(variant(patrons__us__backs_incumbent=0.0))
     backed = batch(variant(patrons__us__backs_incumbent=1.0))
     assert_rises(backed.max_escalation, alone.max_escalation)
 
 
+@pytest.mark.slow
 def test_turkeys_backing_of_its_partners_makes_a_majority_government_likelier():
     """Backed partners fear the excluded militias less, so they join a national majority."""
     none = batch(variant(patrons__turkey__backing=0.0), runs=500)

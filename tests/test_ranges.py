@@ -102,12 +102,12 @@ BAD = [
     (
         '"grievance.decay" = { low = 0.01, high = 0.1, source = "x", step = 2 }',
         "ranges.grievance.decay.step",
-        "unknown key; allowed keys: low, high, source",
+        "unknown key; allowed keys: high, low, source",
     ),
     (
         '"grievance.decay" = { low = "a", high = 0.1, source = "x" }',
         "ranges.grievance.decay.low",
-        "must be a number",
+        "Input should be a valid number",
     ),
     ('"grievance.decay" = 0.05', "ranges.grievance.decay", "expected a table"),
 ]

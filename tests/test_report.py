@@ -5,6 +5,7 @@ installed -- every figure actually loads in a headless browser."""
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 import subprocess
@@ -18,8 +19,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 import sim
+import sim.report as report_module
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,3 +261,66 @@ def test_every_figure_loads_in_headless_chromium(report, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "browser: 4 images, 4 figures loaded, 0 fetches" in done.stdout
     assert shot.read_bytes().startswith(PNG)
+
+
+# --------------------------------------------------------------------------- names as plain text
+HOSTILE = '=HYPERLINK("http://evil.example","click")'
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers(tmp_path, capsys):
+    frame = runs(80, 5)
+    frame["pm_faction"] = np.where(frame["formed"], "@sum(A1)", None)  # a faction's name
+    a = batch_dir(tmp_path / "a", runs(80, 4), HOSTILE)
+    b = batch_dir(tmp_path / "b", frame, "-cmd|' /C calc'!A0")
+    out = tmp_path / "table.csv"
+    assert main(["compare", str(a), str(b), "--csv", str(out)]) == 0
+    with out.open(newline="", encoding="utf-8") as fh:
+        cells = [cell for row in csv.reader(fh) for cell in row]
+    text_cells = [c for c in cells if not is_number(c)]
+    assert HOSTILE not in text_cells and "'" + HOSTILE in text_cells
+    assert not [c for c in text_cells if c.startswith(FORMULA_STARTS)]
+    table = pd.read_csv(out)
+    assert set(table["scenario"]) == {"'" + HOSTILE, "'-cmd|' /C calc'!A0"}
+    assert "'@sum(A1)" in set(table["value"])
+    for column in ("n", "estimate", "ci_low", "p_value"):  # numbers are not text cells
+        assert pd.api.types.is_numeric_dtype(table[column]), column
+    assert (table["estimate"] >= 0).all() and table["diff"].lt(0).any()  # negatives as numbers
+
+
+def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkeypatch):
+    """mathtext would typeset text between dollars, or crash on what it cannot parse (this
+    name crashed `sim report`); a leading underscore would hide a legend entry. The figures
+    inspected are the report's own, caught as it embeds them."""
+    names = [r"profit $\nope$ plan", "_draft", "a$b"]
+    faction = "$5 to $10 list"
+    frames = [runs(40, 6 + i) for i in range(len(names))]
+    frames[1]["pm_faction"] = np.where(frames[1]["formed"], faction, None)
+    folders = [tmp_path / f"batch{i}" for i in range(len(names))]
+    dirs = [batch_dir(d, f, n) for d, f, n in zip(folders, frames, names, strict=True)]
+    figures = []
+
+    def embed(fig, draw=report_module.figure_data_uri):
+        figures.append(fig)
+        return draw(fig)  # mathtext is parsed here, when the figure is drawn
+
+    monkeypatch.setattr(report_module, "figure_data_uri", embed)
+    assert main(["report", *map(str, dirs), "--out", str(tmp_path / "r.html")]) == 0
+    assert len(figures) == 4
+    drawn = set()  # what each text draws, where it is not TeX (log-scale ticks are)
+    for fig in figures:
+        for text in fig.findobj(Text):
+            shown, is_math = text._preprocess_math(text.get_text())
+            if not is_math:
+                drawn.add(shown.strip())
+    assert set(names) | {faction} <= drawn  # legend entries, titles, a tick label
+    legend = [t._preprocess_math(t.get_text())[0].strip() for t in figures[0].legends[0].texts]
+    assert legend == names  # an entry for every scenario, the underscored one too

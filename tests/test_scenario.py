@@ -1,12 +1,15 @@
-"""Scenario files: loading, extends, frozen objects, and every config error through the CLI."""
+"""Scenario files: loading, extends, frozen objects, and every config error through the CLI
+(in this process; tests/test_bad_input.py has the table of hostile inputs)."""
 
 from __future__ import annotations
 
 import pydantic
 import pytest
 
+from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario, resolve_raw, scenario_hash
-from tests.conftest import BASELINE, SCENARIOS, run_cli
+from sim.schema import MAX_SEATS, MAX_WEIGHT
+from tests.conftest import BASELINE, SCENARIOS
 
 
 def test_baseline_loads_into_frozen_typed_objects():
@@ -90,56 +93,97 @@ BAD = {
 }
 
 
+def cli_error(capsys, *argv: str) -> str:
+    """Exit status 2 and one line on stderr naming what is wrong."""
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    return err
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_config_errors_through_cli(case, make_scenario, tmp_path):
+def test_config_errors_through_cli(case, make_scenario, tmp_path, capsys):
     body, key, allowed = BAD[case]
     path = make_scenario(body)
     out = tmp_path / "out"
-    result = run_cli("run", str(path), "--runs", "3", "--out", str(out), "--quiet")
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert str(path) in result.stderr
-    assert key in result.stderr
-    assert allowed in result.stderr
+    err = cli_error(capsys, "run", str(path), "--runs", "3", "--out", str(out), "--quiet")
+    assert err.startswith(f"error: {path}: {key}: ") and allowed in err
     assert not out.exists()  # nothing written
 
 
-def test_malformed_toml_through_cli(tmp_path):
+def test_malformed_toml_through_cli(tmp_path, capsys):
     path = tmp_path / "broken.toml"
     path.write_text("[parliament\nsize = 3\n")
     out = tmp_path / "out"
-    result = run_cli("run", str(path), "--out", str(out))
-    assert result.returncode == 2
-    assert "malformed TOML" in result.stderr and str(path) in result.stderr
-    assert "Traceback" not in result.stderr and not out.exists()
+    err = cli_error(capsys, "run", str(path), "--out", str(out))
+    assert err.startswith(f"error: {path}: malformed TOML") and not out.exists()
 
 
-def test_missing_file_through_cli(tmp_path):
-    result = run_cli("run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2
-    assert "file not found" in result.stderr and "nope.toml" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_missing_file_through_cli(tmp_path, capsys):
+    err = cli_error(capsys, "run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "out"))
+    assert err == f"error: {tmp_path / 'nope.toml'}: file not found\n"
 
 
-def test_circular_extends(tmp_path):
+def test_circular_extends_names_the_file_that_closes_the_circle(tmp_path):
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
     a.write_text('extends = "b.toml"\n')
     b.write_text('extends = "a.toml"\n')
-    with pytest.raises(ScenarioError, match="circular"):
+    with pytest.raises(ScenarioError, match="circular") as info:
         load_scenario(a)
+    assert (info.value.file, info.value.key) == (str(b), "extends")
+
+
+def test_a_bad_parent_is_blamed_on_the_line_that_extends_it(tmp_path):
+    middle = tmp_path / "middle.toml"
+    middle.write_text('extends = "gone.toml"\nname = "middle"\n')
+    child = tmp_path / "child.toml"
+    child.write_text('extends = "middle.toml"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    assert (info.value.file, info.value.key) == (str(middle), "extends")
+    assert info.value.message == f"{tmp_path / 'gone.toml'}: file not found"
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
-def test_every_shipped_scenario_validates(path):
-    result = run_cli("validate", str(path))
-    assert result.returncode == 0, result.stderr
-    assert "ok" in result.stdout
+def test_every_shipped_scenario_validates(path, capsys):
+    assert main(["validate", str(path)]) == 0
+    assert f"{path}: ok" in capsys.readouterr().out
 
 
-def test_validate_checks_ranges_too(make_scenario):
+def test_validate_checks_ranges_too(make_scenario, capsys):
     path = make_scenario(
         '[ranges]\n"patrons.iran.mediation" = { low = 0.9, high = 0.1, source = "x" }\n'
     )
-    result = run_cli("validate", str(path))
-    assert result.returncode == 2
-    assert "ranges.patrons.iran.mediation" in result.stderr and "must be below" in result.stderr
+    err = cli_error(capsys, "validate", str(path))
+    assert (
+        err == f"error: {path}: ranges.patrons.iran.mediation: low (0.9) must be below high (0.1)\n"
+    )
+
+
+def test_run_refuses_a_file_whose_ranges_are_bad(make_scenario, tmp_path, capsys):
+    """A file is good or bad as a whole: `sim run` does not use [ranges], but it agrees
+    with `sim validate` about the file."""
+    path = make_scenario('[ranges]\n"grievance.decay" = { low = 0.1, high = 0.01, source = "x" }')
+    out = tmp_path / "out"
+    err = cli_error(capsys, "run", str(path), "--out", str(out))
+    assert "ranges.grievance.decay: low (0.1) must be below high (0.01)" in err
+    assert not out.exists()
+
+
+def test_limits_are_the_documented_ones(make_scenario):
+    """The largest values a run can use are accepted; beyond them, refused (the limits and
+    why are in sim/schema.py)."""
+    big = make_scenario(
+        f"[bargaining]\noffice_value = {MAX_WEIGHT}\n[escalation]\n"
+        f"casualty_rates = [0.0, 0.0, 0.0, 1.5, 2.0, 1e6]\n"
+    )
+    sc = load_scenario(big)
+    assert sc.bargaining.office_value == MAX_WEIGHT and sc.escalation.casualty_rates[5] == 1e6
+    for body, key in (
+        (f"[bargaining]\noffice_value = {MAX_WEIGHT * 1.01}", "bargaining.office_value"),
+        (f"[parliament]\nsize = {MAX_SEATS + 1}", "parliament.size"),
+        ("[clock]\nhorizon_weeks = 521", "clock.horizon_weeks"),
+    ):
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(make_scenario(body, name="over.toml"))
+        assert info.value.key == key

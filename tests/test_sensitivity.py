@@ -15,7 +15,7 @@ from sim.cli import main
 from sim.ranges import Range
 from sim.results import ResultsError, load_results
 from sim.scenario import ScenarioError
-from sim.sensitivity import OUTCOMES, analyze, point_outcomes, problem, sample
+from sim.sensitivity import OUTCOMES, analyze, design, point_outcomes, problem, sample
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 TINY = [
@@ -131,7 +131,7 @@ def test_prepare_accepts_explicit_points():
 
 
 def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_path, capsys):
-    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    a, b = tmp_path / "a", tmp_path / "b"
     assert main(["sensitivity", str(BASELINE), *TINY, "--seed", "4", "--out", str(a)]) == 0
     printed = capsys.readouterr().out
     assert "P(escalation >= 4)" in printed and "16 runs" in printed
@@ -164,9 +164,12 @@ def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_pa
             b / "sensitivity" / f"{name}.csv"
         ).read_bytes()
     pd.testing.assert_frame_equal(runs, load_results(b))
-    # another seed: another design
-    assert main(["sensitivity", str(BASELINE), *TINY, "--seed", "5", "--out", str(c)]) == 0
-    assert not runs["grievance.decay"].equals(load_results(c)["grievance.decay"])
+    # another seed: another design (the one the command would run)
+    params = [TINY[i + 1] for i, a in enumerate(TINY) if a == "--param"]
+    _, x4, _, _ = design(BASELINE, "morris", 2, 4, params)
+    _, x5, _, _ = design(BASELINE, "morris", 2, 5, params)
+    assert not np.array_equal(x4, x5)
+    np.testing.assert_allclose(pd.read_csv(a / "sensitivity" / "points.csv")[params], x4)
 
     # the same command resumes (nothing re-run); another seed in the same directory is refused
     capsys.readouterr()
@@ -177,17 +180,31 @@ def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "where", "message"),
     [
-        (["--method", "sobol", "--samples", "12"], "--samples: Sobol' sampling needs a power of 2"),
-        (["--samples", "1"], "--samples: Morris needs at least 2 trajectories"),
-        (["--replicates", "0"], "--replicates: must be a positive integer"),
-        (["--levels", "3"], "--levels: must be an even number"),
+        (
+            ["--method", "sobol", "--samples", "12"],
+            BASELINE,
+            "--samples: Sobol' sampling needs a power of 2",
+        ),
+        (["--samples", "1"], BASELINE, "--samples: Morris needs at least 2 trajectories"),
+        (["--levels", "3"], BASELINE, "--levels: must be an even number"),
+        (
+            ["--method", "sobol", "--samples", str(2**29)],
+            BASELINE,
+            "--samples: 536870912 sobol samples over 26 parameters: the design has 15,032,385,536 "
+            "points, above the limit of 20,000",
+        ),
+        # checked as the command line is parsed, before the scenario is read
+        (["--replicates", "0"], "sim sensitivity", "--replicates: must be a positive integer"),
+        (["--samples", "0"], "sim sensitivity", "--samples: must be a positive integer"),
+        (["--seed", str(2**63)], "sim sensitivity", "--seed: must be an integer from 0 to 2**63"),
+        (["--out", ""], "sim sensitivity", "--out: must name a file or directory"),
     ],
 )
-def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
+def test_bad_options_are_one_line_errors(tmp_path, capsys, args, where, message):
     out = tmp_path / "o"
-    assert main(["sensitivity", str(BASELINE), *args, "--out", str(out), "--quiet"]) == 2
+    assert main(["sensitivity", str(BASELINE), "--out", str(out), *args, "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {BASELINE}: ") and message in err and err.count("\n") == 1
+    assert err.startswith(f"error: {where}: ") and message in err and err.count("\n") == 1
     assert not out.exists()

@@ -1,0 +1,322 @@
+"""The command line's grammar: the commands, their options and help texts, value types that
+refuse what a run cannot use, and a parser whose errors are one line.
+
+Checked here, while the command line is parsed, a bad flag costs nothing: no scenario is
+read, no heavy module imported, nothing written. Every message says which option, what is
+wrong and what is allowed, in the same ``error: WHERE: KEY: ...`` form as a scenario's.
+This module imports only the standard library, so ``sim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+
+#: Seeds are 63-bit, as in scenario files (``seed`` < 2**63): NumPy's SeedSequence takes
+#: more, but the manifest and the Parquet ``seed`` column are int64.
+SEED_LIMIT = 2**63
+#: Runs or replicates per point: a billion is months of runs, and run ids stay in int64
+#: (the same limit as a [sweep] table's replicates, sim.sweep.MAX_REPLICATES).
+MAX_RUNS = 10**9
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines and other control characters shown escaped (a key or
+    a value quoted in a message can hold them, and the contract is one line on stderr)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def count(low: int = 1, high: int = MAX_RUNS) -> Callable[[str], int]:
+    """An integer option from ``low`` to ``high``."""
+    what = {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {what}, at most {high:,} (got {text!r})")
+        return value
+
+    return parse
+
+
+def seed(text: str) -> int:
+    """A batch seed: an integer from 0 to 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63 - 1 (got {text!r})")
+    return value
+
+
+def fraction(low: float, high: float, low_open: bool = True, high_open: bool = True):
+    """A finite number in an interval (open or closed at either end)."""
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        if not (math.isfinite(value) and above and below):  # nan fails every comparison
+            raise argparse.ArgumentTypeError(f"must be a number in {shown} (got {text!r})")
+        return value
+
+    return parse
+
+
+def path_text(text: str) -> str:
+    """A file or directory name: not empty (an empty --out once meant the default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or directory (got an empty name)")
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr and exit status 2, without
+    the usage block argparse would print first (``sim COMMAND --help`` shows it)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        if message.startswith("argument "):
+            message = message[len("argument ") :]
+        sys.stderr.write(f"error: {self.prog}: {one_line(message)}\n")
+        sys.exit(2)
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("sim")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            number = "unknown (not installed)"
+        print(f"sim {number}")
+        parser.exit(0)
+
+
+# --------------------------------------------------------------------------- the commands
+def cores() -> int:
+    """All cores this process may use (as ``sim.batch.default_workers``, without importing
+    the engine to print a help text)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+SCENARIO_HELP = "scenario TOML file, e.g. scenarios/baseline.toml"
+
+
+def _batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--seed", type=seed, default=None, help="batch seed, 0 to 2**63-1 (default: the scenario's)"
+    )
+    p.add_argument(
+        "--out", type=path_text, default=None, help="output directory (default: results/<name>)"
+    )
+    p.add_argument(
+        "--workers",
+        type=count(high=4096),
+        default=None,
+        help=f"worker processes (default: all cores, {cores()} here)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "dask"],
+        default="local",
+        help="local: processes on this machine (default); dask: a Dask cluster, a local one "
+        "or --scheduler's (same results either way)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running Dask scheduler (with --backend dask)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _chunk_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--chunk-size",
+        type=count(high=100_000),
+        default=None,
+        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
+        "per worker, at most 250); never changes the results",
+    )
+
+
+def _compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="batch directories; the first is the reference"
+    )
+    p.add_argument("--by", default=None, help="compare the values of this swept parameter")
+    p.add_argument(
+        "--correction",
+        choices=["holm", "bh"],
+        default="holm",
+        help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
+    )
+    p.add_argument(
+        "--alpha",
+        type=fraction(0.0, 1.0),
+        default=0.05,
+        help="significance level, in (0, 1) (default 0.05)",
+    )
+    p.add_argument(
+        "--numeric-test",
+        choices=["mannwhitney", "ks"],
+        default="mannwhitney",
+        help="test for weeks to government and casualties (default Mann-Whitney)",
+    )
+    p.add_argument(
+        "--unpaired",
+        action="store_true",
+        help="independent-sample tests even when the batches share seeds",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="sim",
+        description="Agent-based simulator of government formation and "
+        "escalation in Iraq after the 2021 election.",
+    )
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run replicates of a scenario and summarise the outcomes")
+    p.add_argument("scenario", help=SCENARIO_HELP)
+    p.add_argument(
+        "--runs",
+        type=count(),
+        default=None,
+        help="replicates (per sweep point if the file has a [sweep]); default 100",
+    )
+    _batch_options(p)
+    _chunk_option(p)
+
+    p = sub.add_parser("sweep", help="vary parameters over a grid or a Latin hypercube")
+    p.add_argument("scenario", help=SCENARIO_HELP + " (its own [sweep] is not used)")
+    p.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        help="KEY=V1,V2,... (grid) or KEY=LOW:HIGH (lhs); dotted keys, repeatable",
+    )
+    p.add_argument(
+        "--method",
+        choices=["grid", "lhs"],
+        default="grid",
+        help="grid: every combination of the values (default); lhs: a Latin hypercube of "
+        "--samples points",
+    )
+    p.add_argument(
+        "--samples", type=count(), default=10, help="Latin hypercube points (default 10)"
+    )
+    p.add_argument("--replicates", type=count(), default=None, help="runs per point (default 100)")
+    _batch_options(p)
+    _chunk_option(p)
+
+    p = sub.add_parser(
+        "sensitivity", help="rank the parameters of the scenario's [ranges] by their influence"
+    )
+    p.add_argument("scenario", help=SCENARIO_HELP + ", with a [ranges] table")
+    p.add_argument(
+        "--method",
+        choices=["morris", "sobol"],
+        default="morris",
+        help="morris: elementary effects, a cheap screening (default); sobol: first-order "
+        "and total variance shares",
+    )
+    p.add_argument(
+        "--samples",
+        type=count(),
+        default=None,
+        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
+        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
+    )
+    p.add_argument(
+        "--replicates",
+        type=count(),
+        default=10,
+        help="runs per design point, averaged to tame the model's noise (default 10)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=None,
+        help="analyse only this parameter of [ranges] (dotted key, repeatable)",
+    )
+    p.add_argument(
+        "--levels", type=count(high=1000), default=4, help="Morris grid levels (even; default 4)"
+    )
+    _batch_options(p)
+
+    p = sub.add_parser(
+        "discover", help="find the parameter ranges that make an outcome likely (PRIM)"
+    )
+    p.add_argument("directory", help="a sweep or sensitivity batch directory")
+    p.add_argument(
+        "--outcome",
+        required=True,
+        help="condition on a run, e.g. 'max_escalation >= 4', 'pmf_status == dissolved', "
+        "'not formed'; terms joined by and/or",
+    )
+    p.add_argument(
+        "--csv", type=path_text, default=None, help="also write the box table to this CSV file"
+    )
+    p.add_argument(
+        "--alpha",
+        type=fraction(0.0, 0.5),
+        default=0.05,
+        help="share peeled per step, in (0, 0.5) (default 0.05)",
+    )
+    p.add_argument(
+        "--mass-min",
+        type=fraction(0.0, 1.0),
+        default=0.05,
+        help="smallest box, as a share of runs, in (0, 1) (default 0.05)",
+    )
+    p.add_argument(
+        "--min-coverage",
+        type=fraction(0.0, 1.0, low_open=False, high_open=False),
+        default=0.5,
+        help="choose the densest box covering at least this share of the outcome runs, "
+        "in [0, 1] (default 0.5)",
+    )
+    p.add_argument(
+        "--step", type=count(low=0), default=None, help="choose this trajectory step instead"
+    )
+
+    p = sub.add_parser(
+        "compare", help="compare batches: probabilities, differences and tests, one table"
+    )
+    _compare_arguments(p)
+    p.add_argument(
+        "--csv", type=path_text, default=None, help="also write the table to this CSV file"
+    )
+
+    p = sub.add_parser("report", help="write a self-contained HTML report comparing batches")
+    _compare_arguments(p)
+    p.add_argument("--out", type=path_text, required=True, help="the HTML file to write")
+
+    p = sub.add_parser("validate", help="check a scenario file and print what it holds")
+    p.add_argument("scenario", help=SCENARIO_HELP)
+    return parser
