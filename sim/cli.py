@@ -8,27 +8,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 from sim.batch import BatchError, BatchResult, default_workers, prepare, run_batch
 from sim.compare import CompareError
 from sim.outcomes import OutcomeTally
+from sim.outputs import OutputError, check_file_writable
+from sim.pool import Interrupted, WorkerLost, stop_signals_raise
 from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario, resolve_raw
 from sim.sweep import cli_parameters
 
 USER_ERRORS = (ScenarioError, BatchError, ResultsError, CompareError)
+BATCH_FAILURES = (WorkerLost, OutputError)  # the batch began, then could not go on: exit 1
+INTERRUPTED = "finished parts are kept; run the same command to resume"
 
 
-def format_summary(tally: OutcomeTally, title: str) -> str:
-    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   95% interval"]
-    for key, value, p, (lo, hi) in tally.lines():
+def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
+    """The outcome table; after adaptive replication (``looks``), with the intervals the
+    stopping rule used (confidence sequences) and why it stopped."""
+    lines_ = looks[-1].lines if looks else tally.lines()
+    kind = "95% interval (anytime-valid)" if looks else "95% interval"
+    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   {kind}"]
+    for key, value, p, (lo, hi) in lines_:
         lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
     median = tally.median_weeks()
     lines.append(
-        "median weeks to government (from election day, runs that formed one): "
-        + ("none formed" if median is None else f"{median:g}")
+        "median weeks to government (from election day, over all runs; no government "
+        "by the horizon counts as never): "
+        + ("no runs" if median is None else "never" if median == float("inf") else f"{median:g}")
     )
     if tally.n:
         lines.append(f"mean casualties per run: {tally.casualties / tally.n:.1f}")
@@ -43,7 +54,15 @@ def _report_batch(result: BatchResult) -> int:
         f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
         f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
     )
-    print(format_summary(result.tally, title))
+    print(format_summary(result.tally, title, result.looks))
+    adaptive = m.get("adaptive")
+    if adaptive:
+        widest = adaptive["widest"]
+        print(
+            f"adaptive replication: {adaptive['stopped']} after {len(adaptive['looks'])} "
+            f"look(s) at {adaptive['runs']} runs; widest interval ±{widest['half_width']:.4f} "
+            f"({widest['outcome']} = {widest['value']}; target ±{adaptive['precision']:g})"
+        )
     if result.failed:
         print(
             f"{result.failed} run(s) failed: see the 'error' column of the run table",
@@ -68,11 +87,15 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
+        precision=getattr(args, "precision", None),
+        max_runs=getattr(args, "max_runs", None),
     )
     return _report_batch(result)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.precision is not None and args.runs is not None:
+        raise BatchError("give --runs or --precision, not both")
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
     return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
 
@@ -149,6 +172,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import compare, load_batches
     from sim.report import format_table, write_csv
 
+    if args.csv:  # before any work: a place we cannot write fails now, not at the end
+        check_file_writable(args.csv, "--csv", CompareError)
     batches = load_batches(args.dirs, by=args.by, minimum=2)
     table = compare(batches, **_compare_options(args))
     written = write_csv(table, args.csv) if args.csv else None
@@ -253,6 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="replicates (per sweep point if the file has a [sweep]); default 100",
     )
+    p.add_argument(
+        "--precision",
+        type=float,
+        default=None,
+        metavar="H",
+        help="adaptive replication: add runs until every probability's 95%% interval "
+        "(anytime-valid) is at most ±H wide, e.g. 0.01; instead of --runs",
+    )
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=None,
+        help="with --precision: stop at this many runs even if not precise (default 100000)",
+    )
     _batch_options(p)
     _chunk_option(p)
     p.set_defaults(func=cmd_run)
@@ -346,22 +385,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a part set aside, a stray file, a dead worker) as one line each."""
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr
-        )
-        return 130
-    except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+    # SIGTERM and SIGHUP end a batch as Ctrl-C does; warnings are one line each
+    with stop_signals_raise(), warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            return args.func(args)
+        except USER_ERRORS as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except BATCH_FAILURES as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"interrupted: {INTERRUPTED}", file=sys.stderr)
+            return 130
+        except Interrupted as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"stopped by {name}: {INTERRUPTED}", file=sys.stderr)
+            return 128 + exc.signum
+        except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
 
 
 if __name__ == "__main__":

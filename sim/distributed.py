@@ -45,40 +45,45 @@ def _threads(client) -> int:
     return max(1, sum(w.get("nthreads", 1) for w in info.values()))
 
 
+class DaskSession:
+    """A connected client (and the LocalCluster it owns, if any), opened before the batch
+    writes anything, so that an unreachable scheduler leaves no trace in ``--out``."""
+
+    def __init__(self, workers: int, scheduler: str | None):
+        self.client, self.cluster = _connect(workers, scheduler)
+
+    def threads(self) -> int:
+        return _threads(self.client)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
 def run_on_dask(
-    chunks_for: Callable[[int], Iterator[list[tuple[int, int, int]]]],
+    session: DaskSession,
+    chunks: Iterator[list[tuple[int, int, int]]],
     points: list[SweepPoint],
-    workers: int,
-    scheduler: str | None,
     consume: Callable[[list[dict]], None],
     progress: AbstractContextManager,
 ) -> None:
-    """Run every chunk on Dask; ``consume`` each chunk's rows, in completion order.
+    """Run every chunk on Dask; ``consume`` each chunk's rows, in completion order."""
+    from dask.distributed import as_completed
 
-    ``chunks_for(n)`` makes the chunks once the cluster's size ``n`` is known (a running
-    cluster may be far larger than this machine).
-    """
-    client, cluster = _connect(workers, scheduler)
-    try:
-        from dask.distributed import as_completed
+    client = session.client
+    threads = session.threads()
+    # the points travel once to each worker, not with every chunk
+    [shared] = client.scatter([points], broadcast=True, hash=False)
 
-        threads = _threads(client)
-        chunks = chunks_for(threads)
-        # the points travel once to each worker, not with every chunk
-        [shared] = client.scatter([points], broadcast=True, hash=False)
+    def submit(chunk):
+        return client.submit(run_chunk, chunk, shared, pure=False)
 
-        def submit(chunk):
-            return client.submit(run_chunk, chunk, shared, pure=False)
-
-        window = as_completed([submit(c) for c in islice(chunks, threads * IN_FLIGHT_PER_THREAD)])
-        with progress:
-            for future in window:
-                rows = future.result()
-                future.release()
-                for chunk in islice(chunks, 1):
-                    window.add(submit(chunk))
-                consume(rows)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    window = as_completed([submit(c) for c in islice(chunks, threads * IN_FLIGHT_PER_THREAD)])
+    with progress:
+        for future in window:
+            rows = future.result()
+            future.release()
+            for chunk in islice(chunks, 1):
+                window.add(submit(chunk))
+            consume(rows)

@@ -64,9 +64,14 @@ class Progress:
                 TimeRemainingColumn(),
                 console=Console(file=self.stream),
                 transient=False,
+                # no refresh thread: the batch forks workers (and may fork fresh ones after
+                # a worker dies) while the bar is up, and forking a process that runs
+                # threads can deadlock the child; the bar redraws as runs come back
+                auto_refresh=False,
             )
             self._bar.__enter__()
             self._task = self._bar.add_task("runs", total=self.total, completed=self.done, rate="")
+            self._bar.refresh()
         else:
             todo = self.total - self.done
             resumed = f" ({self.done} already done, resuming)" if self.done else ""
@@ -86,6 +91,7 @@ class Progress:
         rate = self.rate()
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=f"{rate:,.0f} runs/s")
+            self._bar.refresh()
             return
         now = time.perf_counter()
         if now - self._last >= self.every or self.done >= self.total:

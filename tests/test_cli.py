@@ -93,8 +93,8 @@ def test_a_directory_with_another_batch_is_refused_unless_overwrite(tmp_path, ma
     variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
     line = one_line_error(run_cli("run", str(variant), "--runs", "3", "--out", out))
     assert "holds a different batch" in line and "scenario (hash" in line and "--overwrite" in line
-    line = one_line_error(run_cli("run", str(BASELINE), "--runs", "4", "--out", out))
-    assert "replicates (3 there, 4 here)" in line
+    line = one_line_error(run_cli("run", str(BASELINE), "--runs", "2", "--out", out))
+    assert "holds 3 runs of this batch; --runs 2 asks for fewer" in line
     assert (tmp_path / "b" / MANIFEST).read_text() == manifest, "the refused batch wrote nothing"
     proc = run_cli("run", str(variant), "--runs", "2", "--quiet", "--overwrite", "--out", out)
     assert proc.returncode == 0, proc.stderr
