@@ -17,6 +17,7 @@ from sim.batch import BatchError, BatchResult, default_workers, prepare, run_bat
 from sim.compare import CompareError
 from sim.outcomes import OutcomeTally
 from sim.outputs import OutputError, check_file_writable
+from sim.parts import BatchWarning
 from sim.pool import Interrupted, WorkerLost, stop_signals_raise
 from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario, resolve_raw
@@ -396,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM and SIGHUP end a batch as Ctrl-C does; warnings are one line each
     with stop_signals_raise(), warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
+        warnings.simplefilter("always", BatchWarning)  # each dead worker, each stray file
         try:
             return args.func(args)
         except USER_ERRORS as exc:
