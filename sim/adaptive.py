@@ -105,7 +105,7 @@ class Precision:
         # a quarter of a fixed-sample p = 0.5 design: only outcomes near 0 or 1 can be
         # precise before that, and one look is cheap
         first = max(MIN_FIRST_LOOK, math.ceil(0.25 * Z * Z / (4 * self.precision**2)))
-        return min(self.max_runs, max(present, first))
+        return max(present, min(self.max_runs, first))
 
     def look(self, runs: int, n: int, lines) -> Look:
         """Sequential intervals for the summary's (outcome, value, p, interval) lines."""

@@ -238,10 +238,12 @@ def run_batch(
             raise BatchError("--precision applies to a plain batch, not a sweep")
         rule = Precision(precision, DEFAULT_MAX_RUNS if max_runs is None else max_runs)
     check_directory_writable(out, "--out")
-    previous = check_directory(out, exp.identity(), overwrite, str(exp.path))
-    if rule is not None:
+    if rule is None:
+        check_directory(out, exp.identity(), overwrite, str(exp.path))
+    else:  # any replicate count there will do: the first look is at least that many
+        identity = {**exp.identity(), "replicates": None}
+        previous = check_directory(out, identity, overwrite, str(exp.path))
         exp.replicates = rule.first_target((previous or {}).get("replicates") or 0)
-        previous = check_directory(out, exp.identity(), overwrite, str(exp.path))
     dask = None
     if backend == "dask":  # connect before writing: an unreachable scheduler leaves no trace
         from sim.distributed import DaskSession
