@@ -126,6 +126,24 @@ def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
     return [c for c in parent.children() if c.cmdline() == parent.cmdline()]  # forked
 
 
+def _all_dead(processes: list[psutil.Process]) -> bool:
+    """Every process dead (a zombie until init reaps it), not running a chunk; waits a
+    bounded time, since a killed process takes a moment to exit."""
+
+    def dead(p: psutil.Process) -> bool:
+        try:
+            return p.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + HANG
+    while not all(dead(p) for p in processes):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _finish(proc: subprocess.Popen) -> tuple[str, str]:
     try:
         return proc.communicate(timeout=HANG)
@@ -192,8 +210,7 @@ def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_pat
             assert stderr.count("\n") == 1 and stderr.startswith(line), stderr
         else:
             assert stderr == ""
-        for w in workers:  # dead (a zombie until init reaps it), not running a chunk
-            assert not w.is_running() or w.status() == psutil.STATUS_ZOMBIE, name
+        assert _all_dead(workers), f"{name}: a worker outlived the batch"
         assert load_manifest(out)["status"] == "running"
         assert not list((out / RUNS_DIR).glob(".*.tmp")) or name == "SIGKILL"
     kept = len(part_paths(out)) * 5
