@@ -9,8 +9,11 @@ client's and the scheduler's memory stay flat however many runs the batch has.
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
 
 from sim.batch import BatchError, run_chunk
@@ -32,10 +35,31 @@ def _connect(workers: int, scheduler: str | None):
             return Client(scheduler, timeout=CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as exc:
             raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    # The cluster's processes ignore Ctrl-C (an ignored signal stays ignored across fork
+    # and exec): it reaches the whole process group, and only this process should act on
+    # it, by closing the cluster. Their logs are silenced below errors for the same reason:
+    # a batch that stops prints one line, not the cancelled tasks of every worker.
+    with _sigint_ignored():
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.CRITICAL,
+        )
     return Client(cluster), cluster
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _threads(client) -> int:

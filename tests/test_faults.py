@@ -96,9 +96,9 @@ def test_a_chunk_that_kills_its_worker_every_time_stops_the_batch_and_a_rerun_fi
     pd.testing.assert_frame_equal(load_results(out), reference)
 
 
-def _start(out: Path, runs: int = 300) -> tuple[subprocess.Popen, list[str]]:
+def _start(out: Path, runs: int = 300, *extra: str) -> tuple[subprocess.Popen, list[str]]:
     cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
-    cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out)]
+    cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out), *extra]
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -218,6 +218,20 @@ def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_pat
     assert again.returncode == 0, again.stderr
     assert f"300 runs ({300 - kept} now, {kept} resumed)" in again.stdout
     pd.testing.assert_frame_equal(load_results(out), reference_300)
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_the_dask_backend_is_one_line_too(tmp_path):
+    """The LocalCluster's processes ignore Ctrl-C and keep their logs to themselves: it
+    used to print about 90 lines of cancelled tasks and connection tracebacks."""
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "d"
+    proc, _ = _start(out, 600, "--backend", "dask")
+    _wait_for_new_part(proc, out, 0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = _finish(proc)
+    assert proc.returncode == 130
+    assert stderr == "interrupted: finished parts are kept; run the same command to resume\n"
 
 
 # --------------------------------------------------------------------------- parts that rot
