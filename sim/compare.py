@@ -29,7 +29,8 @@ excluded       runs left out of this scenario because they raised an error
 =============  ===========================================================================
 
 Tests: with common random numbers (replicate *i* of both batches ran on the same seed, so
-their outcomes are pairs) the paired tests are used -- McNemar's exact test for a category,
+their outcomes are pairs; batches of different sizes pair on the seeds both hold, and the
+pairing column says how many) the paired tests are used -- McNemar's exact test for a category,
 Wilcoxon's signed-rank test for a numeric outcome -- which remove the noise both batches
 share. Otherwise (different seeds, or ``paired=False``): chi-square, or Fisher's exact test
 when an expected count is below 5; Mann-Whitney U (or Kolmogorov-Smirnov with

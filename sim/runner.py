@@ -163,6 +163,7 @@ class _Session:
     resumed: int
     ran: int = 0
     sizes: list = field(default_factory=list)
+    used: int = 0  # the most workers a round ran on (1 when a round was too small to share)
 
     def run_missing(self, schema: pa.Schema) -> None:
         """Run every run of ``exp`` not yet done (all of them below ``exp.total_runs``)."""
@@ -187,12 +188,14 @@ class _Session:
             from sim.distributed import run_on_dask
 
             self.workers = self.dask.threads()  # a running cluster's size is known only now
+            self.used = max(self.used, self.workers)
             size = self.chunk_size or default_chunk_size(todo, self.workers)
             chunks = _task_chunks(exp, self.done, size, 0 if self.chunk_size else self.workers)
             run_on_dask(self.dask, chunks, exp.points, consume, progress)
         else:
             size = self.chunk_size or default_chunk_size(todo, self.workers)
             workers = 1 if todo <= size else self.workers  # a pool would cost more
+            self.used = max(self.used, workers)
             taper = 0 if self.chunk_size or workers == 1 else workers
             chunks = _task_chunks(exp, self.done, size, taper)
             _run_local(chunks, exp, workers, consume, progress)
@@ -320,7 +323,7 @@ def _finish_manifest(manifest, session: _Session, started, seconds: float, backe
             "seconds": round(seconds, 3),
             "runs": todo,
             "replicates": session.exp.replicates,
-            "workers": session.workers if todo else 0,
+            "workers": session.used,
             "backend": backend,
             "chunk_size": sizes[-1] if len(sizes) == 1 else sizes or None,
             "runs_per_second": round(todo / seconds, 1) if seconds > 0 and todo else None,
