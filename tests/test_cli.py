@@ -52,6 +52,7 @@ def test_one_and_two_workers_write_the_same_table(tmp_path):
     pd.testing.assert_frame_equal(load_results(one), load_results(two))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
     runs, out = 300, tmp_path / "killed"
     cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
