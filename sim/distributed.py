@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -39,6 +40,12 @@ def _connect(workers: int, scheduler: str | None):
     # and exec): it reaches the whole process group, and only this process should act on
     # it, by closing the cluster. Their logs are silenced below errors for the same reason:
     # a batch that stops prints one line, not the cancelled tasks of every worker.
+    # Python's resource tracker (a process the spawned workers need) would print a
+    # two-line "leaked semaphore" warning if the batch were killed with kill -9; the
+    # processes spawned from here on take this filter from the interpreter's flags.
+    quiet_tracker = "ignore:resource_tracker:UserWarning"
+    if quiet_tracker not in sys.warnoptions:
+        sys.warnoptions.append(quiet_tracker)
     with _sigint_ignored():
         cluster = LocalCluster(
             n_workers=workers,

@@ -221,7 +221,7 @@ def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_pat
 
 
 @pytest.mark.slow
-def test_ctrl_c_on_the_dask_backend_is_one_line_too(tmp_path):
+def test_signals_on_the_dask_backend_are_one_line_too(tmp_path):
     """The LocalCluster's processes ignore Ctrl-C and keep their logs to themselves: it
     used to print about 90 lines of cancelled tasks and connection tracebacks."""
     pytest.importorskip("dask.distributed")
@@ -232,6 +232,14 @@ def test_ctrl_c_on_the_dask_backend_is_one_line_too(tmp_path):
     _, stderr = _finish(proc)
     assert proc.returncode == 130
     assert stderr == "interrupted: finished parts are kept; run the same command to resume\n"
+    # kill -9 of the batch: its cluster goes with it, without a word (no leaked-semaphore
+    # warning from Python's resource tracker)
+    proc, _ = _start(out, 600, "--backend", "dask")
+    _wait_for_new_part(proc, out, len(part_paths(out)))
+    cluster = psutil.Process(proc.pid).children(recursive=True)
+    os.kill(proc.pid, signal.SIGKILL)
+    _, stderr = _finish(proc)
+    assert stderr == "" and _all_dead(cluster)
 
 
 # --------------------------------------------------------------------------- parts that rot
