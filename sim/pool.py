@@ -117,27 +117,26 @@ def _worker_init(parent: int, initializer: Callable | None, initargs: tuple) -> 
 
 # --------------------------------------------------------------------------- in the parent
 @contextlib.contextmanager
-def _forking(quiesce: Callable[[], contextlib.AbstractContextManager] | None):
+def _forking() -> Iterator[None]:
     """Around the moment workers are forked.
 
     Stop signals are blocked, so a Ctrl-C cannot reach a child before it has chosen to
     ignore it (the parent gets it as soon as the fork is done); ``gc.freeze`` keeps the
-    collector from touching, hence copying, the pages the workers share with the parent;
-    ``quiesce`` pauses other threads (the progress bar's), since forking while a thread
-    holds a lock can deadlock the child.
+    collector from touching, hence copying, the pages the workers share with the parent.
+    (Forking while another thread holds a lock can deadlock the child: the progress bar
+    therefore runs no thread of its own, and the previous executor's are joined first.)
     """
     blockable = hasattr(signal, "pthread_sigmask") and (
         threading.current_thread() is threading.main_thread()
     )
-    with quiesce() if quiesce else contextlib.nullcontext():
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if blockable else None
-        gc.freeze()
-        try:
-            yield
-        finally:
-            gc.unfreeze()
-            if old is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if blockable else None
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -166,7 +165,6 @@ def run_pool(
     initializer: Callable | None = None,
     initargs: tuple = (),
     warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
-    quiesce: Callable[[], contextlib.AbstractContextManager] | None = None,
 ) -> None:
     """``consume(work(chunk))`` for every chunk, on ``workers`` processes; see the module."""
     source: Iterator[Any] = iter(chunks)
@@ -182,7 +180,7 @@ def run_pool(
                     initializer=_worker_init,
                     initargs=(os.getpid(), initializer, initargs),
                 )
-                with _forking(quiesce):  # workers are forked at the first submit
+                with _forking():  # workers are forked at the first submit
                     broken = _fill(executor, pending, retry, source, work, workers)
             else:
                 broken = _fill(executor, pending, retry, source, work, workers)
