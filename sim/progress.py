@@ -25,9 +25,16 @@ class Progress:
     """``with Progress(total, already): ... advance(n)``. Silent with ``quiet``."""
 
     def __init__(
-        self, total: int, already: int = 0, quiet: bool = False, every: float = 5.0, stream=None
+        self,
+        total: int,
+        already: int = 0,
+        quiet: bool = False,
+        every: float = 5.0,
+        stream=None,
+        resuming: bool = True,  # False: a later round of an adaptive batch, not a resume
     ):
         self.total, self.done, self.quiet, self.every = total, already, quiet, every
+        self.resuming = resuming
         self.stream = stream or sys.stderr
         self.start_done = already
         self._bar = None
@@ -74,7 +81,8 @@ class Progress:
             self._bar.refresh()
         else:
             todo = self.total - self.done
-            resumed = f" ({self.done} already done, resuming)" if self.done else ""
+            resumed = f" ({self.done} already done{', resuming' if self.resuming else ''})"
+            resumed = resumed if self.done else ""
             print(
                 f"batch: {todo} of {self.total} runs to do{resumed}", file=self.stream, flush=True
             )

@@ -174,7 +174,10 @@ class _Session:
         if not todo:
             return
         runs_dir = self.out / RUNS_DIR
-        progress = Progress(total=total, already=total - todo, quiet=self.quiet)
+        first_round = not self.sizes
+        progress = Progress(
+            total=total, already=total - todo, quiet=self.quiet, resuming=first_round
+        )
 
         def consume(rows: list[dict]) -> None:
             write_part(rows, schema, runs_dir)
