@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,32 +23,44 @@ if TYPE_CHECKING:
     from sim.batch import BatchResult
     from sim.outcomes import OutcomeTally
 
-#: The errors that are the user's input, not a bug: (module, class). A module that was
-#: never imported cannot have raised its error, so the check imports nothing.
+#: The errors that are the user's input, not a bug: (module, class), exit 2. A module that
+#: was never imported cannot have raised its error, so the check imports nothing.
 USER_ERRORS = (
     ("sim.scenario", "ScenarioError"),
-    ("sim.results", "BatchError"),
-    ("sim.results", "ResultsError"),
+    ("sim.outputs", "BatchError"),
+    ("sim.outputs", "ResultsError"),
     ("sim.compare", "CompareError"),
 )
+#: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
+BATCH_FAILURES = (("sim.pool", "WorkerLost"), ("sim.outputs", "OutputError"))
+INTERRUPTED = "finished parts are kept; run the same command to resume"
 
 
-def is_user_error(exc: BaseException) -> bool:
-    for module, name in USER_ERRORS:
+def _is_one_of(exc: BaseException, classes: tuple[tuple[str, str], ...]) -> bool:
+    for module, name in classes:
         cls = getattr(sys.modules.get(module), name, None)
         if cls is not None and isinstance(exc, cls):
             return True
     return False
 
 
-def format_summary(tally: OutcomeTally, title: str) -> str:
-    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   95% interval"]
-    for key, value, p, (lo, hi) in tally.lines():
+def is_user_error(exc: BaseException) -> bool:
+    return _is_one_of(exc, USER_ERRORS)
+
+
+def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
+    """The outcome table; after adaptive replication (``looks``), with the intervals the
+    stopping rule used (confidence sequences) and why it stopped."""
+    lines_ = looks[-1].lines if looks else tally.lines()
+    kind = "95% interval (anytime-valid)" if looks else "95% interval"
+    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   {kind}"]
+    for key, value, p, (lo, hi) in lines_:
         lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
     median = tally.median_weeks()
     lines.append(
-        "median weeks to government (from election day, runs that formed one): "
-        + ("none formed" if median is None else f"{median:g}")
+        "median weeks to government (from election day, over all runs; no government "
+        "by the horizon counts as never): "
+        + ("no runs" if median is None else "never" if median == float("inf") else f"{median:g}")
     )
     if tally.n:
         lines.append(f"mean casualties per run: {tally.casualties / tally.n:.1f}")
@@ -61,7 +75,15 @@ def _report_batch(result: BatchResult) -> int:
         f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
         f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
     )
-    print(format_summary(result.tally, title))
+    print(format_summary(result.tally, title, result.looks))
+    adaptive = m.get("adaptive")
+    if adaptive:
+        widest = adaptive["widest"]
+        print(
+            f"adaptive replication: {adaptive['stopped']} after {len(adaptive['looks'])} "
+            f"look(s) at {adaptive['runs']} runs; widest interval ±{widest['half_width']:.4f} "
+            f"({widest['outcome']} = {widest['value']}; target ±{adaptive['precision']:g})"
+        )
     if result.failed:
         print(
             f"{result.failed} run(s) failed: see the 'error' column of the run table",
@@ -88,6 +110,8 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
+        precision=getattr(args, "precision", None),
+        max_runs=getattr(args, "max_runs", None),
     )
     return _report_batch(result)
 
@@ -189,9 +213,12 @@ def _compare_options(args: argparse.Namespace) -> dict:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from sim.compare import compare, load_batches
+    from sim.compare import CompareError, compare, load_batches
+    from sim.outputs import check_file_writable
     from sim.report import format_table, write_csv
 
+    if args.csv:  # before any work: a place we cannot write fails now, not at the end
+        check_file_writable(args.csv, "--csv", CompareError)
     batches = load_batches(args.dirs, by=args.by, minimum=2)
     table = compare(batches, **_compare_options(args))
     written = write_csv(table, args.csv) if args.csv else None
@@ -235,27 +262,45 @@ COMMANDS = {
 }
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a part set aside, a stray file, a dead worker) as one line each."""
+    print(f"warning: {one_line(str(message))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
         return exc.code if isinstance(exc.code, int) else 2
-    try:
-        return COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished parts are kept; run the same command to resume", file=sys.stderr
-        )
-        return 130
-    except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except Exception as exc:
-        if not is_user_error(exc):
+    # a command runs: its modules are imported now (the pool's are standard library only)
+    from sim.outputs import BatchWarning
+    from sim.pool import Interrupted, stop_signals_raise
+
+    # SIGTERM and SIGHUP end a batch as Ctrl-C does; warnings are one line each
+    with stop_signals_raise(), warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        warnings.simplefilter("always", BatchWarning)  # each dead worker, each stray file
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print(f"interrupted: {INTERRUPTED}", file=sys.stderr)
+            return 130
+        except Interrupted as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"stopped by {name}: {INTERRUPTED}", file=sys.stderr)
+            return 128 + exc.signum
+        except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        except Exception as exc:
+            if is_user_error(exc):
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                return 2
+            if _is_one_of(exc, BATCH_FAILURES):
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                return 1
             raise
-        print(f"error: {one_line(str(exc))}", file=sys.stderr)
-        return 2
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ excluded       runs left out of this scenario because they raised an error
 =============  ===========================================================================
 
 Tests: with common random numbers (replicate *i* of both batches ran on the same seed, so
-their outcomes are pairs) the paired tests are used -- McNemar's exact test for a category,
+their outcomes are pairs; batches of different sizes pair on the seeds both hold, and the
+pairing column says how many) the paired tests are used -- McNemar's exact test for a category,
 Wilcoxon's signed-rank test for a numeric outcome -- which remove the noise both batches
 share. Otherwise (different seeds, or ``paired=False``): chi-square, or Fisher's exact test
 when an expected count is below 5; Mann-Whitney U (or Kolmogorov-Smirnov with
@@ -211,22 +212,31 @@ def numeric_values(frame: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _pairing(ref: Batch, other: Batch, paired: bool) -> tuple[str, pd.DataFrame | None]:
-    """Whether ``other`` can be compared with ``ref`` run by run (common random numbers)."""
+    """Whether ``other`` can be compared with ``ref`` run by run (common random numbers).
+
+    Runs pair on the replicates both batches hold, whatever their counts: a 300-run batch
+    against a 2,000-run one with the same seed pairs on its 300 shared seeds. Each
+    scenario's own estimate still uses all its runs; differences, their intervals and
+    tests use the pairs.
+    """
     if other.key_columns != ref.key_columns:
         keys = f"{', '.join(other.key_columns)} vs {', '.join(ref.key_columns)}"
         return f"unpaired: runs not matched one to one (replicates keyed by {keys})", None
     if not (ref.all_keys and other.all_keys):
         return "unpaired: replicates not identified uniquely", None
-    if ref.all_keys != other.all_keys:
+    shared = len(ref.all_keys & other.all_keys)
+    if not shared:
         s0, s1 = ref.manifest.get("seed"), other.manifest.get("seed")
-        why = f"different batch seeds ({s1} vs {s0})" if s0 != s1 else "runs do not match seeds"
+        why = f"different batch seeds ({s1} vs {s0})" if s0 != s1 else "no run shares a seed"
         return f"unpaired: {why}, no common random numbers", None
     if not paired:
-        return "unpaired (as asked), although the seeds are common", None
+        return f"unpaired (as asked), although {shared} seeds are common", None
     joined = other.runs.merge(ref.runs, on=ref.key_columns, suffixes=("_k", "_0"))
     if joined.empty:
         return "unpaired: no run succeeded in both", None
-    return f"paired: common random numbers ({len(joined)} shared seeds)", joined
+    counts = (len(other.all_keys), len(ref.all_keys))
+    of = "" if counts[0] == counts[1] == shared else f" of {counts[0]} and {counts[1]} runs"
+    return f"paired: common random numbers ({len(joined)} shared seeds{of})", joined
 
 
 def _row(outcome, value, statistic, batch, n, estimate, low, high, pairing) -> dict:

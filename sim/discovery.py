@@ -16,6 +16,7 @@ its number of runs (the weight) and of outcome runs, which is the same as peelin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from scipy.stats import binom
 
 from sim.batch import RUNS_DIR
 from sim.conditions import Expression
+from sim.outputs import check_directory_writable, check_file_writable, reason
 from sim.results import ResultsError, load_manifest, load_results
 from sim.safe_text import csv_safe, plain
 from sim.sensitivity import replaced_dir, write_json
@@ -229,9 +231,12 @@ def discover(
     ):
         if not ok:
             raise ResultsError(f"{out}: {name}: must be in {allowed}, got {value}")
-    if csv is not None and not Path(csv).resolve().parent.is_dir():
-        raise ResultsError(f"{out}: --csv: no directory {Path(csv).resolve().parent}")
     out = Path(out)
+    # every place this writes, checked before any work (and before anything is written)
+    if csv is not None:
+        check_file_writable(csv, "--csv", ResultsError)
+    if out.is_dir():
+        check_directory_writable(out / SUBDIR, "discovery output", ResultsError)
     params, table, expr = points_of(out, outcome)
     prim = peel(params, table[params].to_numpy(), table["hits"], table["runs"], alpha, mass_min)
     prim.chosen = choose(prim.trajectory, min_coverage)
@@ -262,9 +267,14 @@ def discover(
             for row in box.to_dict(orient="records")
         ],
     }
-    write_outputs(out / SUBDIR, summary, prim, box)
-    if csv is not None:
-        csv_safe(box).to_csv(csv, index=False)
+    try:
+        if csv is not None:  # first: the discovery folder is replaced only if this worked
+            tmp = Path(csv).with_name(f".{Path(csv).name}.tmp")
+            csv_safe(box).to_csv(tmp, index=False)
+            os.replace(tmp, csv)
+        write_outputs(out / SUBDIR, summary, prim, box)
+    except OSError as exc:
+        raise ResultsError(f"{out}: cannot write the discovery output ({reason(exc)})") from None
     return Discovery(out, prim, summary, box)
 
 

@@ -203,11 +203,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run replicates of a scenario and summarise the outcomes")
     p.add_argument("scenario", help=SCENARIO_HELP)
-    p.add_argument(
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
         "--runs",
         type=count(),
         default=None,
         help="replicates (per sweep point if the file has a [sweep]); default 100",
+    )
+    size.add_argument(
+        "--precision",
+        type=fraction(0.0, 0.5),
+        default=None,
+        metavar="H",
+        help="adaptive replication: add runs until every probability's 95%% interval "
+        "(anytime-valid) is at most ±H wide, H in (0, 0.5), e.g. 0.01; instead of --runs",
+    )
+    p.add_argument(
+        "--max-runs",
+        type=count(),
+        default=None,
+        help="with --precision: stop at this many runs even if not precise (default 100000)",
     )
     _batch_options(p)
     _chunk_option(p)

@@ -119,10 +119,16 @@ class OutcomeTally:
         self.survived += bool(row["incumbent_survived"])
 
     def median_weeks(self) -> float | None:
-        if self.formed == 0:
+        """Median weeks to government over *all* runs, a run without a government by the
+        horizon counting as never (+inf), as in a survival analysis: the same definition
+        as ``sim compare`` and ``sim report`` (the inverse CDF, no interpolation). +inf
+        when fewer than half the runs formed one; None without runs."""
+        if self.n == 0:
             return None
+        if self.formed < 0.5 * self.n - 1e-9:
+            return float("inf")
         cum = np.cumsum(self.weeks)
-        return float(np.searchsorted(cum, (self.formed + 1) / 2))
+        return float(np.searchsorted(cum, 0.5 * self.n - 1e-9, side="left"))
 
     def lines(self) -> list[tuple[str, str, float, tuple[float, float]]]:
         """(outcome, value, probability, 95% interval) rows for printing."""

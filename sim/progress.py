@@ -25,9 +25,16 @@ class Progress:
     """``with Progress(total, already): ... advance(n)``. Silent with ``quiet``."""
 
     def __init__(
-        self, total: int, already: int = 0, quiet: bool = False, every: float = 5.0, stream=None
+        self,
+        total: int,
+        already: int = 0,
+        quiet: bool = False,
+        every: float = 5.0,
+        stream=None,
+        resuming: bool = True,  # False: a later round of an adaptive batch, not a resume
     ):
         self.total, self.done, self.quiet, self.every = total, already, quiet, every
+        self.resuming = resuming
         self.stream = stream or sys.stderr
         self.start_done = already
         self._bar = None
@@ -64,12 +71,18 @@ class Progress:
                 TimeRemainingColumn(),
                 console=Console(file=self.stream),
                 transient=False,
+                # no refresh thread: the batch forks workers (and may fork fresh ones after
+                # a worker dies) while the bar is up, and forking a process that runs
+                # threads can deadlock the child; the bar redraws as runs come back
+                auto_refresh=False,
             )
             self._bar.__enter__()
             self._task = self._bar.add_task("runs", total=self.total, completed=self.done, rate="")
+            self._bar.refresh()
         else:
             todo = self.total - self.done
-            resumed = f" ({self.done} already done, resuming)" if self.done else ""
+            resumed = f" ({self.done} already done{', resuming' if self.resuming else ''})"
+            resumed = resumed if self.done else ""
             print(
                 f"batch: {todo} of {self.total} runs to do{resumed}", file=self.stream, flush=True
             )
@@ -86,6 +99,7 @@ class Progress:
         rate = self.rate()
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, rate=f"{rate:,.0f} runs/s")
+            self._bar.refresh()
             return
         now = time.perf_counter()
         if now - self._last >= self.every or self.done >= self.total:

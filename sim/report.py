@@ -12,6 +12,7 @@ its sensitivity analysis (``sensitivity/``) and scenario discovery (``discovery/
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import json
@@ -23,11 +24,13 @@ import numpy as np
 import pandas as pd
 
 from sim.compare import NUMERIC, TABLE_COLUMNS, Batch, CompareError, compare, load_batches
+from sim.outputs import check_file_writable
 from sim.safe_text import csv_safe
 
 #: CSV files of the sensitivity/discovery output that are inputs, not findings
 SKIPPED_CSV = {"points.csv": "the design points (in the file, not shown)"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NOT_A_DIFFERENCE = "n/a"  # printed for a difference between a number of weeks and never
 TABLE_ROWS = 10  # rows shown of a ranked sensitivity/discovery table (the files hold the rest)
 EXTRA_SECTIONS = {
     "sensitivity": ("Sensitivity", "sensitivity.png"),
@@ -53,8 +56,9 @@ tr.first td{border-top:2px solid #999}
 # --------------------------------------------------------------------------- terminal and CSV
 def _num(value: float, outcome: str, signed: bool = False) -> str:
     if not np.isfinite(value):
-        never = outcome == "weeks_to_government"
-        return ("never" if never else "inf") if value > 0 else ("-never" if never else "-inf")
+        if signed:  # a difference with "never" is no number of weeks (both never: 0)
+            return NOT_A_DIFFERENCE
+        return "never" if outcome == "weeks_to_government" else "inf"
     if outcome not in NUMERIC:
         return f"{value:+.3f}" if signed else f"{value:.3f}"
     text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
@@ -101,8 +105,9 @@ def format_table(table: pd.DataFrame) -> str:
     lines.append(
         f"* significant at {meta.get('alpha', 0.05):g} after {name} correction over "
         f"{meta.get('tests', 0)} tests. Intervals are 95% (Wilson/Newcombe for probabilities, "
-        "bootstrap otherwise). weeks_to_government counts from election day; 'never' = no "
-        "government by the horizon."
+        "bootstrap otherwise). weeks_to_government counts from election day over all runs; "
+        "'never' = no government by the horizon; a difference with one 'never' is n/a, with "
+        "two 0."
     )
     return "\n".join(line.rstrip() for line in lines)
 
@@ -121,7 +126,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> Path:
     except OSError as exc:  # a user error (unwritable place, a directory there), not a crash
         raise CompareError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only disk even this fails (EROFS)
+            tmp.unlink(missing_ok=True)
     return path
 
 
@@ -150,11 +156,13 @@ def _e(value) -> str:
     return html.escape(str(value))
 
 
-def _fmt(value, outcome: str = "") -> str:
+def _fmt(value, outcome: str = "", diff: bool = False) -> str:
     if isinstance(value, float):
         if pd.isna(value):
             return ""
         if value in (float("inf"), float("-inf")):
+            if diff:
+                return NOT_A_DIFFERENCE
             return "never" if outcome == "weeks_to_government" else str(value)
         if value != 0 and abs(value) < 1e-3:
             return f"{value:.2g}"
@@ -182,8 +190,13 @@ def comparison_html(table: pd.DataFrame) -> str:
             (r.n, ""),
             (_fmt(r.estimate, o), ""),
             (f"[{_fmt(r.ci_low, o)}, {_fmt(r.ci_high, o)}]", ""),
-            (_fmt(r.diff, o) + (" *" if r.significant else ""), ""),
-            (f"[{_fmt(r.diff_low, o)}, {_fmt(r.diff_high, o)}]" if not pd.isna(r.diff) else "", ""),
+            (_fmt(r.diff, o, diff=True) + (" *" if r.significant else ""), ""),
+            (
+                f"[{_fmt(r.diff_low, o, True)}, {_fmt(r.diff_high, o, True)}]"
+                if not pd.isna(r.diff)
+                else "",
+                "",
+            ),
             (_p(r.p_value), ""),
             (_p(r.p_adjusted), ""),
             (r.test, "l"),
@@ -363,8 +376,9 @@ def _comparison_intro(table: pd.DataFrame) -> str:
     return (
         f"<ul>{items}</ul><p class='note'>Differences are from the first scenario. Highlighted "
         f"rows (*) are significant at {meta['alpha']:g} after {name} correction over "
-        f"{meta['tests']} tests. Intervals are 95%. Weeks count from election day; "
-        "'never' means no government by the horizon.</p>"
+        f"{meta['tests']} tests. Intervals are 95%. Weeks count from election day, over all "
+        "runs; 'never' means no government by the horizon; a difference with one 'never' is "
+        "n/a.</p>"
     )
 
 
@@ -375,6 +389,8 @@ def build_report(
     written unless every input is good). ``options`` go to ``sim.compare``."""
     if not str(out).lower().endswith((".html", ".htm")):
         raise CompareError(f"--out {out}: the report is an HTML file (name it *.html)")
+    # before any work: a place we cannot write fails now, not after the figures
+    check_file_writable(out, "--out", CompareError, make_parents=True)
     batches = load_batches(dirs, by=by, series=True)
     table = compare(batches, **options)
     title = title or "Scenario comparison: " + ", ".join(b.label for b in batches)

@@ -4,58 +4,95 @@ Layout: ``DIR/manifest.json`` (what the batch is, how it ran) and ``DIR/runs/par
 (the run table, one part per finished chunk). The batch engine writes through the helpers
 here so that the rules that make resume safe live in one place: parts appear atomically
 (temporary file, fsync, rename), a directory is used by one batch process at a time (an
-advisory lock), and a directory holding another batch is refused, never mixed.
+advisory lock), and a directory holding another batch is refused, never mixed. Parts that
+rot, stray files and duplicated runs are handled in ``sim.parts``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
-import shutil
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-RUNS_DIR = "runs"
-MANIFEST = "manifest.json"
-LOCK = ".sim-batch.lock"
+from sim.directory import (
+    LOCK,
+    MANIFEST,
+    check_directory,
+    clear_batch,
+    clear_stale,
+    locked,
+)
+from sim.outputs import BatchError, OutputError, ResultsError, reason
+from sim.parts import (
+    READ_ERRORS,
+    RUNS_DIR,
+    check_unique,
+    list_parts,
+    quarantine,
+    read_ids,
+    unreadable,
+    warn,
+)
 
-
-class ResultsError(Exception):
-    pass
-
-
-class BatchError(Exception):
-    """A batch that must not start: bad options, or a directory it must not write."""
+__all__ = [
+    "LOCK",
+    "MANIFEST",
+    "RUNS_DIR",
+    "BatchError",
+    "OutputError",
+    "ResultsError",
+    "check_directory",
+    "clear_batch",
+    "clear_stale",
+    "locked",
+]
 
 
 # --------------------------------------------------------------------------- reading
 def part_paths(out: str | Path) -> list[Path]:
-    """The finished parts, in name order (temporary files start with a dot: never listed)."""
-    return sorted((Path(out) / RUNS_DIR).glob("part-*.parquet"))
+    """The finished parts, in name order (temporary files start with a dot: never listed;
+    other files are ignored with a warning)."""
+    return list_parts(out)
+
+
+def checked_parts(out: str | Path) -> list[Path]:
+    """The parts, each readable and no run in two of them (else a ResultsError naming
+    the part or parts)."""
+    parts = list_parts(out)
+    if not parts:
+        raise ResultsError(f"{out}: no runs found (expected Parquet parts in {out}/{RUNS_DIR})")
+    ids = []
+    for part in parts:
+        try:
+            ids.append(read_ids(part))
+        except READ_ERRORS as exc:
+            raise unreadable(part, exc) from None
+    check_unique(out, parts, ids)
+    return parts
 
 
 def _dataset(out: str | Path) -> ds.Dataset:
-    parts = part_paths(out)
-    if not parts:
-        raise ResultsError(f"{out}: no runs found (expected Parquet parts in {out}/{RUNS_DIR})")
-    return ds.dataset([str(p) for p in parts], format="parquet")
+    return ds.dataset([str(p) for p in checked_parts(out)], format="parquet")
 
 
 def load_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """The run table of a batch directory, one row a run, sorted by ``run_id``.
 
     An interrupted batch loads too (its finished runs), with a warning that says how
-    many runs are missing and how to finish them.
+    many runs are missing and how to finish them. An unreadable part, or a run found in
+    two parts, is an error naming the parts.
     """
     table = _dataset(out).to_table(columns=columns)
     frame = table.to_pandas()
@@ -89,11 +126,51 @@ def iter_rows(
 
 
 def done_run_ids(out: str | Path) -> set[int]:
-    """The run ids already on disk, read one part at a time (only the ``run_id`` column)."""
-    done: set[int] = set()
-    for part in part_paths(out):
-        ids = pq.read_table(part, columns=["run_id"]).column("run_id").to_pylist()
-        done.update(ids)
+    """The run ids already on disk (checked: readable parts, no run twice)."""
+    return {int(i) for part in checked_parts(out) for i in read_ids(part)}
+
+
+def resume_parts(
+    out: Path, total: int, columns: list[str], add: Callable[[dict], None], report=warn
+) -> np.ndarray:
+    """Read a batch's parts to resume it: which of ``total`` runs are done (a mask).
+
+    Each part's ``columns`` go to ``add`` row by row (the resumed batch's tally), one part
+    in memory at a time. A part that cannot be read is quarantined (``sim.parts``) and its
+    runs counted as missing; a run in two parts, or a part holding runs this batch does
+    not have, stops the batch with an error naming the parts.
+    """
+    done = np.zeros(total, dtype=bool)
+    parts, ids = [], []
+    for part in list_parts(out, report):
+        try:
+            names = pq.read_schema(part).names
+            table = pq.read_table(part, columns=["run_id", *[c for c in columns if c in names]])
+            part_ids = table.column("run_id").to_numpy()
+        except READ_ERRORS as exc:
+            quarantine(out, part, exc, report)
+            continue
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise BatchError(
+                f"{part} lacks column(s) {', '.join(missing)}: it was written by another "
+                "version of sim; use another --out, or --overwrite to rerun the batch"
+            )
+        if len(part_ids) and (part_ids.min() < 0 or part_ids.max() >= total):
+            raise BatchError(
+                f"{part} holds runs {part_ids.min()}..{part_ids.max()}, outside this batch's "
+                f"0..{total - 1}; remove it, or use --overwrite"
+            )
+        parts.append(part)
+        ids.append(part_ids)
+        for row in table.to_pylist():
+            add(row)
+    try:
+        check_unique(out, parts, ids)
+    except ResultsError as exc:
+        raise BatchError(str(exc)) from None
+    for part_ids in ids:
+        done[part_ids] = True
     return done
 
 
@@ -213,103 +290,36 @@ def write_part(rows: list[dict], schema: pa.Schema, runs_dir: Path) -> Path:
     final = runs_dir / f"part-{first:09d}-{last:09d}.parquet"
     tmp = runs_dir / f".{final.name}.{os.getpid()}.tmp"
     table = pa.Table.from_pylist(rows, schema=schema)
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
+    with _no_leftover(tmp, final):
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
     _fsync_dir(runs_dir)
     return final
+
+
+@contextlib.contextmanager
+def _no_leftover(tmp: Path, final: Path) -> Iterator[None]:
+    """Remove ``tmp`` if writing fails or is interrupted; a failed write (disk full, a
+    read-only disk) becomes one ``OutputError`` line instead of a traceback."""
+    try:
+        yield
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(
+                f"cannot write {final} ({reason(exc)}); the finished parts are kept: fix "
+                "this and run the same command again to resume"
+            ) from None
+        raise
 
 
 def write_json(path: Path, data: dict) -> None:
     """Replace a JSON file atomically (a crash leaves the old or the new one, whole)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-
-
-@contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """Hold ``out``'s advisory lock: two batch processes never write one directory.
-
-    The kernel drops the lock when its holder dies (even by kill -9), so a crash never
-    leaves a directory locked. Where ``fcntl`` does not exist (Windows), no lock is taken.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    with open(out / LOCK, "a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchError(
-                f"{out} is being written by another sim process; wait for it to finish "
-                "(or stop it) and run the command again to resume"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _describe(key: str, theirs: object, mine: object, same_file: bool) -> str:
-    if key == "scenario_hash":
-        why = "the file, or a file it extends, has changed since" if same_file else "another file"
-        return f"the scenario (hash {str(theirs)[:12]} there, {str(mine)[:12]} here: {why})"
-    if key == "points":
-        return "the sweep points"
-    return f"{key} ({theirs} there, {mine} here)"
-
-
-def check_directory(
-    out: Path, identity: dict, overwrite: bool, scenario_path: str = ""
-) -> dict | None:
-    """Refuse a directory holding another batch; return its manifest when resuming.
-
-    ``identity`` is what must match for a resume (scenario hash, seed, replicates, sweep
-    points); how the batch runs (workers, backend, chunk size) may change between sessions
-    because it cannot change a single row. ``overwrite`` clears the directory's batch.
-    """
-    manifest_path = out / MANIFEST
-    runs_dir = out / RUNS_DIR
-    if out.exists() and not out.is_dir():
-        raise BatchError(f"{out} exists and is not a directory")
-    if overwrite:
-        manifest_path.unlink(missing_ok=True)
-        shutil.rmtree(runs_dir, ignore_errors=True)
-        return None
-    if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text())
-        except (OSError, ValueError) as exc:
-            raise BatchError(
-                f"{manifest_path} cannot be read ({exc}); use another --out, or --overwrite "
-                "to replace the batch there"
-            ) from None
-        theirs = old.get("identity") or {}
-        if theirs != identity:
-            diffs = [
-                _describe(k, theirs.get(k), v, old.get("scenario_path") == scenario_path)
-                for k, v in identity.items()
-                if theirs.get(k) != v
-            ]
-            raise BatchError(
-                f"{out} holds a different batch (scenario {old.get('scenario_path')!r}); it "
-                f"differs in {'; '.join(diffs)}. Refusing to mix batches: use another --out, "
-                "or --overwrite to replace it."
-            )
-        return old
-    if runs_dir.exists() and any(runs_dir.iterdir()):
-        raise BatchError(
-            f"{out}/{RUNS_DIR} holds runs but no {MANIFEST}; refusing to mix batches. "
-            "Use another --out, or --overwrite to replace it."
-        )
-    return None
-
-
-def clear_stale(runs_dir: Path) -> None:
-    """Remove temporary files a killed batch left behind (safe: we hold the lock)."""
-    for stale in runs_dir.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
+    text = json.dumps(data, indent=2, default=str)
+    with _no_leftover(tmp, path):
+        tmp.write_text(text)
+        os.replace(tmp, path)

@@ -15,6 +15,7 @@ import pytest
 from conftest import BASELINE, run_cli
 
 import sim.batch
+import sim.runner
 from sim.batch import BatchError, prepare, run_batch, run_chunk, run_seed
 from sim.model import FormationModel
 from sim.progress import Progress
@@ -122,7 +123,7 @@ def test_resume_after_an_interruption_mid_batch(tmp_path, reference, monkeypatch
     """Ctrl-C after three parts: the pool is torn down, the parts kept, the rest resumed."""
     out = tmp_path / "b"
     exp = prepare(BASELINE, runs=RUNS)
-    real, calls = sim.batch.write_part, []
+    real, calls = sim.runner.write_part, []
 
     def interrupted(*args):
         if len(calls) == 3:
@@ -130,12 +131,12 @@ def test_resume_after_an_interruption_mid_batch(tmp_path, reference, monkeypatch
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(sim.batch, "write_part", interrupted)
+    monkeypatch.setattr(sim.runner, "write_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_batch(exp, out, workers=2, chunk_size=2, quiet=True)
     assert len(part_paths(out)) == 3
     assert load_manifest(out)["status"] == "running"
-    monkeypatch.setattr(sim.batch, "write_part", real)
+    monkeypatch.setattr(sim.runner, "write_part", real)
     result = run_batch(exp, out, workers=2, chunk_size=5, quiet=True)
     assert (result.resumed, result.completed_now) == (6, RUNS - 6)
     assert_each_run_once(out, RUNS)
@@ -150,15 +151,15 @@ def test_a_directory_holding_another_batch_is_refused(tmp_path, make_scenario):
     manifest = (out / MANIFEST).read_text()
     variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
     cases = [
-        (prepare(variant, runs=4), "scenario (hash"),
-        (prepare(BASELINE, runs=5), "replicates (4 there, 5 here)"),
-        (prepare(BASELINE, runs=4, seed=1), "seed ("),
-        (prepare(BASELINE, runs=2, sweep={"parameters": {"grievance.decay": [0.05]}}), "sweep"),
+        (prepare(variant, runs=4), "holds a different batch", "scenario (hash"),
+        (prepare(BASELINE, runs=4, seed=1), "holds a different batch", "seed ("),
+        (prepare(BASELINE, runs=2, sweep={"parameters": {DECAY: [0.05]}}), "different", "sweep"),
+        (prepare(BASELINE, runs=3), "holds 4 runs of this batch", "--runs 3 asks for fewer"),
     ]
-    for exp, why in cases:
-        with pytest.raises(BatchError, match="holds a different batch") as err:
+    for exp, what, why in cases:
+        with pytest.raises(BatchError, match=what) as err:
             run_batch(exp, out, workers=1, quiet=True)
-        assert why in str(err.value) and "--overwrite" in str(err.value)
+        assert why in str(err.value) and "another --out" in str(err.value)
     assert {p.name: p.read_bytes() for p in part_paths(out)} == before, "nothing touched"
     assert (out / MANIFEST).read_text() == manifest
     # --overwrite replaces it with the new batch, whole

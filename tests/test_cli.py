@@ -92,8 +92,8 @@ def test_a_directory_with_another_batch_is_refused_unless_overwrite(
     variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
     line = in_process_error(capsys, "run", str(variant), "--runs", "3", "--out", out)
     assert "holds a different batch" in line and "scenario (hash" in line and "--overwrite" in line
-    line = in_process_error(capsys, "run", str(BASELINE), "--runs", "4", "--out", out)
-    assert "replicates (3 there, 4 here)" in line
+    line = in_process_error(capsys, "run", str(BASELINE), "--runs", "2", "--out", out)
+    assert "holds 3 runs of this batch; --runs 2 asks for fewer" in line
     assert (tmp_path / "b" / MANIFEST).read_text() == manifest, "the refused batch wrote nothing"
     argv = ["run", str(variant), "--runs", "2", "--quiet", "--overwrite", "--out", out]
     assert main(argv) == 0
