@@ -12,14 +12,14 @@ resumes where it stopped; any other batch there is refused (see ``sim.results``)
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from sim.model import FormationModel
+from sim.replicates import run_replicates
 from sim.results import RUNS_DIR, BatchError
 from sim.scenario import ScenarioError, resolve_raw, scenario_hash, validate
 from sim.sweep import SweepPoint, build_points, parse_sweep
@@ -45,32 +45,37 @@ def _install_points(points: list[SweepPoint]) -> None:
     _POINTS = {p.point: p for p in points}
 
 
-def _one_run(point: SweepPoint, run_id: int, seed: int, swept: bool) -> dict:
-    row: dict[str, Any] = {"run_id": run_id, "seed": seed}
-    if swept:
-        row["point"] = point.point
-        row.update(point.values)
-    try:
-        model = FormationModel(point.scenario, seed=seed, record_series=False)
-        row.update(model.run().outcome())
-        row["error"] = None
-    except Exception as exc:  # a failing run is recorded, not fatal to the batch
-        row["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-    return row
-
-
 def run_chunk(
     tasks: list[tuple[int, int, int]], points: list[SweepPoint] | None = None
-) -> list[dict]:
-    """Run (point, run_id, seed) tasks; the unit of work sent to a worker.
+) -> pa.Table:
+    """Run (point, run_id, seed) tasks; the unit of work sent to a worker. Returns the
+    chunk's rows of the run table as an Arrow table (``sim.results.table_schema``).
 
-    ``points`` travels with the chunk on Dask; it is used locally, never installed as
-    the process's global, so two batches sharing a multi-threaded Dask worker cannot
-    swap each other's points.
+    Each point's runs go to the compiled engine together (``sim.replicates``). ``points``
+    travels with the chunk on Dask; it is used locally, never installed as the process's
+    global, so two batches sharing a multi-threaded Dask worker cannot swap each other's
+    points.
     """
     table = _POINTS if points is None else {p.point: p for p in points}
     swept = any(p.values for p in table.values())
-    return [_one_run(table[p], run_id, seed, swept) for p, run_id, seed in tasks]
+    parts = []
+    for point_id in dict.fromkeys(t[0] for t in tasks):  # each point's runs, in task order
+        point = table[point_id]
+        mine = [t for t in tasks if t[0] == point_id]
+        seeds = np.array([seed for _, _, seed in mine], dtype=np.int64)
+        outcomes, errors = run_replicates(point.scenario, seeds)
+        n = len(mine)
+        columns: dict[str, Any] = {
+            "run_id": pa.array([run_id for _, run_id, _ in mine], type=pa.int64()),
+            "seed": pa.array(seeds, type=pa.int64()),
+        }
+        if swept:
+            columns["point"] = pa.array([point_id] * n, type=pa.int64())
+            columns.update({k: pa.array([float(v)] * n) for k, v in point.values.items()})
+        columns.update(outcomes)
+        columns["error"] = pa.array(errors, type=pa.string())
+        parts.append(pa.table(columns))
+    return pa.concat_tables(parts)
 
 
 # --------------------------------------------------------------------------- experiments

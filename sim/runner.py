@@ -124,7 +124,7 @@ def _run_local(
     chunks: Iterator[list[tuple]],
     exp: Experiment,
     workers: int,
-    consume: Callable[[list[dict]], None],
+    consume: Callable[[pa.Table], None],
     progress: Progress,
 ) -> None:
     """In-process for one worker; otherwise a fork pool that survives dead workers
@@ -179,10 +179,9 @@ class _Session:
             total=total, already=total - todo, quiet=self.quiet, resuming=first_round
         )
 
-        def consume(rows: list[dict]) -> None:
+        def consume(rows: pa.Table) -> None:
             write_part(rows, schema, runs_dir)
-            for row in rows:
-                self.tally.add(row)
+            self.tally.add_table(rows)
                 self.done[row["run_id"]] = True
             self.ran += len(rows)
             progress.advance(len(rows))
