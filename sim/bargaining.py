@@ -40,7 +40,7 @@ def ndtr(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-@jit(inline="always")
+@jit
 def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
     """-1 for a government holding at most one major list of the consensus community (a
     national-majority government), +1 for one holding all of them, linear in between."""
@@ -56,7 +56,7 @@ def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
     return -1.0 + 2.0 * max(included - 1, 0) / (total - 1)
 
 
-@jit(inline="always")
+@jit
 def government_position(world: World, members: np.ndarray) -> np.ndarray:
     """Where a government stands: the seat-weighted mean of its members on policy issues;
     on sharing the Shia vote, its form (see ``sharing_stance``)."""
@@ -74,7 +74,7 @@ def government_position(world: World, members: np.ndarray) -> np.ndarray:
     return out
 
 
-@jit(inline="always")
+@jit
 def distance(world: World, i: int, position: np.ndarray) -> float:
     """Faction i's weighted mean absolute distance to a position, in [0, 2]."""
     d = 0.0
@@ -155,7 +155,7 @@ def acceptance_margin(
     return margins
 
 
-@jit(inline="always")
+@jit
 def greedy_coalition(
     start: np.ndarray,
     margins: np.ndarray,
@@ -186,7 +186,7 @@ def greedy_coalition(
     return members
 
 
-@jit(inline="always")
+@jit
 def pass_probability(
     members: np.ndarray,
     margins: np.ndarray,

@@ -60,7 +60,7 @@ _refresh_cache()
 
 
 def jit(function: Callable[..., Any] | None = None, **options: Any) -> Any:
-    """``numba.njit(cache=True)``; ``@jit`` or ``@jit(inline="always")``."""
+    """``numba.njit(cache=True)``; ``@jit`` or ``@jit``."""
     if function is None:
         return lambda f: njit(cache=True, **options)(f)
     return njit(cache=True, **options)(function)

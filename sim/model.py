@@ -21,7 +21,7 @@ from sim.enums import GovernmentType, PMFStatus, Stage
 from sim.jit import jit
 from sim.processes import attacks, blocs, escalation, governance, grievance, sessions
 from sim.scenario import Scenario, load_cached, with_overrides
-from sim.state import State, mean_grievance, new_state, record_week
+from sim.state import State, new_state, record_week, state_ref
 from sim.streams import Streams, run_streams
 from sim.world import World, world_for
 
@@ -103,8 +103,9 @@ class FormationModel(mesa.Model):
         self.scenario = sc
         self.compiled = world_for(sc)
         self.world = self.compiled.world
-        self.state = new_state(self.world, self.compiled.start)
+        self.state = new_state(self.compiled.ref, self.compiled.start)
         self.streams = run_streams(self.seed)
+        self._state_ref = state_ref(self.state)  # what the compiled week takes
         names = self.compiled
         self.factions = [Faction(self, i, name) for i, name in enumerate(names.names)]
         self.patrons = [Patron(self, p, name) for p, name in enumerate(names.patron_names)]
@@ -117,7 +118,7 @@ class FormationModel(mesa.Model):
                     "stage": lambda m: Stage(m.run_state.stage).name.lower(),
                     "max_escalation": lambda m: int(m.state.levels.max()),
                     "street_level": lambda m: int(m.state.levels[-1]),
-                    "mean_grievance": lambda m: mean_grievance(m.world, m.state),
+                    "mean_grievance": lambda m: m.mean_grievance(),
                     "casualties": lambda m: int(m.run_state.casualties),
                     "incumbent_legitimacy": lambda m: float(m.run_state.incumbent_legitimacy),
                     "largest_bloc_seats": lambda m: m.largest_bloc()[1],
@@ -140,7 +141,7 @@ class FormationModel(mesa.Model):
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """One week: ``one_week``, the compiled processes in order, then Mesa's records."""
-        one_week(self.world, self.state, self.streams)
+        one_week(self.compiled.ref, self._state_ref, self.streams)
         self.running = bool(self.run_state.running)
         if self.datacollector is not None:
             self.datacollector.collect(self)
@@ -174,13 +175,17 @@ class FormationModel(mesa.Model):
     def pmf_status(self) -> PMFStatus:
         return PMFStatus(self.run_state.pmf_status)
 
+    def mean_grievance(self) -> float:
+        """Seat-weighted mean grievance of the factions."""
+        return float(self.world.seats @ self.state.grievance / self.world.seats.sum())
+
     def largest_bloc(self) -> tuple[int, float]:
         """The largest bloc formed in parliament now, as (leader's row, seats)."""
-        leader, seats = blocs.largest_bloc(self.world, self.state.bloc_of)
+        leader, seats = blocs.largest_bloc(self.compiled.ref, self.state.bloc_of)
         return int(leader), float(seats)
 
     def outcome(self) -> dict[str, Any]:
         """The run's tidy row (see ``sim.outcomes``)."""
         from sim.outcomes import run_row
 
-        return run_row(self.compiled, self.state)
+        return run_row(self.compiled, self._state_ref)

@@ -113,10 +113,50 @@ OUTCOMES: tuple[Outcome, ...] = (
             "seat-weighted mean grievance each week, from the start week"),
 )  # fmt: skip
 BY_NAME = {o.name: o for o in OUTCOMES}
+
+
+@dataclass(frozen=True)
+class PointStatistic:
+    """A number per design point for sensitivity analysis, from one outcome of its runs:
+    the share of runs with ``outcome == value`` ("share") or ``>= value`` ("at_least"),
+    the mean, or the median (a run without the event counting at the horizon)."""
+
+    name: str
+    label: str
+    outcome: str
+    statistic: str
+    value: Any = None
+
+
+POINT_STATISTICS: tuple[PointStatistic, ...] = (
+    PointStatistic("p_formed", "P(government formed)", "formed", "share", True),
+    PointStatistic("p_majority", "P(majority government)", "government_type", "share", "majority"),
+    PointStatistic("p_consensus", "P(consensus government)", "government_type", "share",
+                   "consensus"),
+    PointStatistic("expected_max_escalation", "expected highest escalation", "max_escalation",
+                   "mean"),
+    PointStatistic("p_escalation_4plus", "P(escalation >= 4)", "max_escalation", "at_least", 4),
+    PointStatistic("median_weeks_to_government",
+                   "median weeks to government (none formed = horizon)", "weeks_to_government",
+                   "median"),
+    PointStatistic("p_pmf_dissolved", "P(PMF dissolved)", "pmf_status", "share", "dissolved"),
+)  # fmt: skip
 #: Categories of the category outcomes (and "true" of the yes/no ones), for conditions.
 CATEGORIES: dict[str, list[Any]] = {
     o.name: list(o.categories) for o in OUTCOMES if o.kind is Kind.CATEGORY
 }
+#: What ``sim compare`` tabulates: each compared outcome's values (None: those found in the
+#: runs), and the statistics of its numeric ones.
+COMPARED_CATEGORIES: dict[str, list[Any] | None] = {
+    o.name: list(o.categories)
+    if o.kind is Kind.CATEGORY
+    else ([True] if o.kind is Kind.YES_NO else None)
+    for o in OUTCOMES
+    if o.compared and o.kind in (Kind.CATEGORY, Kind.YES_NO, Kind.NAME)
+}
+COMPARED_NUMBERS: list[Outcome] = [
+    o for o in OUTCOMES if o.compared and o.kind in (Kind.COUNT, Kind.WEEKS)
+]
 
 
 def columns(outcome: Outcome, patrons: tuple[str, ...]) -> list[str]:
@@ -301,11 +341,13 @@ def to_table(compiled: Compiled, out: Raw) -> dict[str, pa.Array]:
 
 
 def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
-    """One run's tidy row (``FormationModel.outcome``): the batch's code path, R = 1."""
-    span = len(state.escalation_series)
+    """One run's tidy row (``FormationModel.outcome``): the batch's code path, R = 1.
+    ``state`` is the compiled handle (``sim.state.state_ref``)."""
+    world = compiled.world
+    span = world.clock.horizon_weeks - world.clock.start_week + 1
     out = empty_raw(1, len(compiled.names), len(compiled.patron_names), span)
     record_outcome(
-        compiled.world, state, compiled.start.alignment, out.raw, out.coalition[0],
+        compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
         out.weights[0], out.escalation[0], out.grievance[0],
     )  # fmt: skip
     return {name: column[0].as_py() for name, column in to_table(compiled, out).items()}

@@ -18,7 +18,7 @@ from sim.jit import jit
 from sim.model import simulate
 from sim.outcomes import Raw, empty_raw, record_outcome, to_table
 from sim.scenario import Scenario
-from sim.state import new_state
+from sim.state import StateRef, new_state
 from sim.streams import streams_for
 from sim.world import Start, World, world_for
 
@@ -27,7 +27,7 @@ from sim.world import Start, World, world_for
 def simulate_runs(world: World, start: Start, seeds: np.ndarray, out: Raw) -> None:
     """Run each seed to its end; row r of ``out`` gets run r's outcomes."""
     for r in range(len(seeds)):
-        state = new_state(world, start)
+        state = StateRef(*new_state(world, start))
         simulate(world, state, streams_for(seeds[r]))
         record_outcome(
             world, state, start.alignment, out.raw[r : r + 1], out.coalition[r],
@@ -52,12 +52,12 @@ def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.
     out = empty_raw(len(seeds), len(compiled.names), len(compiled.patron_names), span)
     errors: list[str | None] = [None] * len(seeds)
     try:
-        simulate_runs(world, compiled.start, seeds, out)
+        simulate_runs(compiled.ref, compiled.start, seeds, out)
     except Exception:
         for r in range(len(seeds)):
             one = Raw(*(a[r : r + 1] for a in out))
             try:
-                simulate_runs(world, compiled.start, seeds[r : r + 1], one)
+                simulate_runs(compiled.ref, compiled.start, seeds[r : r + 1], one)
             except Exception as exc:  # a failing run is recorded, not fatal to the batch
                 errors[r] = _error(exc)
     columns = to_table(compiled, out)

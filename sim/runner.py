@@ -182,7 +182,7 @@ class _Session:
         def consume(rows: pa.Table) -> None:
             write_part(rows, schema, runs_dir)
             self.tally.add_table(rows)
-                self.done[row["run_id"]] = True
+            self.done[rows["run_id"].to_numpy()] = True
             self.ran += len(rows)
             progress.advance(len(rows))
 

@@ -16,10 +16,13 @@ from collections import namedtuple
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 from pydantic import BaseModel
 
 from sim import schema
 from sim.enums import ISSUES
+from sim.jit import jit
 from sim.scenario import Scenario
 
 # --------------------------------------------------------------------------- sections
@@ -147,6 +150,25 @@ class World(NamedTuple):
     incumbent: IncumbentParams
 
 
+@structref.register
+class _WorldRefType(types.StructRef):
+    def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+        return tuple((name, types.unliteral(kind)) for name, kind in fields)
+
+
+class WorldRef(structref.StructRefProxy):
+    """The compiled processes' handle on a ``World`` (see ``sim.state.StateRef``)."""
+
+
+structref.define_proxy(WorldRef, _WorldRefType, list(World._fields))
+
+
+@jit
+def world_ref(world: World) -> World:
+    """The compiled handle on ``world`` (shares its arrays)."""
+    return WorldRef(*world)
+
+
 class Start(NamedTuple):
     """Where a run starts: the scenario's initial state (copied into each run's State)."""
 
@@ -159,10 +181,12 @@ class Start(NamedTuple):
 
 
 class Compiled(NamedTuple):
-    """A scenario compiled once: its World, its Start, and the names for the outputs."""
+    """A scenario compiled once: its World (and the compiled processes' handle on it), its
+    Start, and the names for the outputs."""
 
     scenario: Scenario
     world: World
+    ref: World  # a WorldRef: the same arrays, as compiled code takes them
     start: Start
     names: tuple[str, ...]
     patron_names: tuple[str, ...]
@@ -272,7 +296,8 @@ def compile_world(sc: Scenario) -> Compiled:
         for value in arrays:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
-    return Compiled(sc, world, start, names, patrons, tuple(b.name for b in sc.blocs))
+    blocs = tuple(b.name for b in sc.blocs)
+    return Compiled(sc, world, world_ref(world), start, names, patrons, blocs)
 
 
 _CACHE: dict[int, tuple[Scenario, Compiled]] = {}
