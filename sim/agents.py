@@ -40,7 +40,7 @@ class _WeakCounters(weakref.WeakKeyDictionary):
 class SimAgent(mesa.Agent):
     """Base of Faction, Patron and Incumbent: unique ids per model, no leak."""
 
-    _ids = _WeakCounters()  # type: ignore[assignment]
+    _ids = _WeakCounters()
     model: FormationModel
 
 

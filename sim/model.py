@@ -90,10 +90,10 @@ class FormationModel(mesa.Model):
         rng: int | None = None,
         **overrides: Any,
     ):
-        if seed is None:
-            seed = rng if isinstance(rng, int | np.integer) else None
-        if seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**63)
+        if seed is None and isinstance(rng, int | np.integer):
+            seed = int(rng)
+        if seed is None:  # a fresh seed from the operating system's entropy
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         super().__init__(rng=int(seed))
         self.seed = int(seed)
         if overrides:

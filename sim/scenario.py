@@ -213,7 +213,7 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(error: dict, model: Any) -> str:
+def _describe(error: Any, model: Any) -> str:
     kind, loc = error["type"], error["loc"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc)

@@ -9,7 +9,7 @@ Loading, ``extends`` and error messages live in ``sim.scenario``.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -69,7 +69,10 @@ Label = Annotated[str, AfterValidator(_label)]
 #: A faction's, patron's or bloc's name: printable, and usable in a dotted key.
 Name = Annotated[str, AfterValidator(_name)]
 Names = Annotated[tuple[str, ...], BeforeValidator(_list_to_tuple)]
-CommunityName = Literal[tuple(c.value for c in Community)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    CommunityName = str
+else:
+    CommunityName = Literal[tuple(c.value for c in Community)]
 
 
 class Section(BaseModel):
@@ -280,8 +283,8 @@ def check_rules(sc: Scenario) -> list[tuple[str, str]]:
             problems.append(
                 (f"incumbent.alignment.{patron}", f"no such patron; patrons: {patrons}")
             )
-    for pname, patron in sc.patrons.items():
-        for i, value in enumerate(patron.backs):
+    for pname, backer in sc.patrons.items():
+        for i, value in enumerate(backer.backs):
             check_faction(f"patrons.{pname}.backs[{i}]", value)
     problems += _bloc_problems(sc.blocs, check_faction)
     thresholds = sc.escalation.thresholds

@@ -12,7 +12,7 @@ can do the same (``state.run[0].week``, or ``FormationModel.run_state``).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba.core import types
@@ -104,7 +104,7 @@ def menace_of(grievance: float, level: int) -> float:
 
 @structref.register
 class _StateRefType(types.StructRef):
-    def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+    def preprocess_fields(self, fields: Any) -> Any:
         return tuple((name, types.unliteral(kind)) for name, kind in fields)
 
 
@@ -119,7 +119,7 @@ structref.define_proxy(StateRef, _StateRefType, list(State._fields))
 
 
 @jit
-def state_ref(state: State) -> State:
+def state_ref(state: State) -> StateRef:
     """The compiled handle on ``state`` (shares its arrays)."""
     return StateRef(*state)
 

@@ -64,7 +64,7 @@ def as_record(section: BaseModel) -> Any:
     for name, kind in fields.items():
         value = getattr(section, name)
         values.append(tuple(float(v) for v in value) if kind is tuple else kind(value))
-    return _RECORDS[type(section)](*values)
+    return _RECORDS[type(section)](*values)  # type: ignore[index]
 
 
 _SECTIONS = (
@@ -152,7 +152,7 @@ class World(NamedTuple):
 
 @structref.register
 class _WorldRefType(types.StructRef):
-    def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+    def preprocess_fields(self, fields: Any) -> Any:
         return tuple((name, types.unliteral(kind)) for name, kind in fields)
 
 
@@ -164,7 +164,7 @@ structref.define_proxy(WorldRef, _WorldRefType, list(World._fields))
 
 
 @jit
-def world_ref(world: World) -> World:
+def world_ref(world: World) -> WorldRef:
     """The compiled handle on ``world`` (shares its arrays)."""
     return WorldRef(*world)
 
@@ -199,7 +199,7 @@ def seat_loss_grievance(seats: np.ndarray, previous: np.ndarray, weight: float) 
     return weight * lost
 
 
-def _positions(p: schema.Positions) -> list[float]:
+def _positions(p: schema.Positions | schema.IssueWeights) -> list[float]:
     return [float(getattr(p, issue)) for issue in ISSUES]
 
 
@@ -221,7 +221,7 @@ def compile_world(sc: Scenario) -> Compiled:
         for name in patron.backs:
             backing[index[name]] += patron.backing
     backing = np.minimum(backing, 1.0)
-    issue_weights = np.array(_positions(sc.bargaining.issue_weights), dtype=float)  # type: ignore[arg-type]
+    issue_weights = np.array(_positions(sc.bargaining.issue_weights), dtype=float)
     if issue_weights.sum() <= 0:
         issue_weights = np.ones(len(ISSUES))
     issue_weights = issue_weights / issue_weights.sum()
