@@ -22,7 +22,7 @@ import mesa
 from sim.enums import ISSUES, EscalationLevel
 
 if TYPE_CHECKING:
-    from sim.model import FormationModel
+    from sim.formation import FormationModel
 
 
 class _WeakCounters(weakref.WeakKeyDictionary):
@@ -51,6 +51,11 @@ class Faction(SimAgent):
         super().__init__(model)
         self.index = index
         self.name = name
+
+    @property
+    def week(self) -> int:
+        """The model's week (weeks since election day), for per-faction series."""
+        return self.model.week
 
     @property
     def seats(self) -> int:

@@ -60,14 +60,15 @@ def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
 def government_position(world: World, members: np.ndarray) -> np.ndarray:
     """Where a government stands: the seat-weighted mean of its members on policy issues;
     on sharing the Shia vote, its form (see ``sharing_stance``)."""
-    n, k = world.positions.shape
+    seats, positions = world.seats, world.positions  # locals: loads hoisted from loops
+    n, k = positions.shape
     out = np.zeros(k)
     total = 0.0
     for i in range(n):
         if members[i]:
-            total += world.seats[i]
+            total += seats[i]
             for j in range(k):
-                out[j] += world.seats[i] * world.positions[i, j]
+                out[j] += seats[i] * positions[i, j]
     if total > 0:
         out /= total
     out[SHARING_ISSUE] = sharing_stance(members, world.major_list)
@@ -92,19 +93,21 @@ def acceptance_margin(
     the terms that depend on who is in (office, policy, safety, patrons, mediation, the
     partners' standing) and those that depend on who leads (the prime minister)."""
     bg = world.bargaining
-    seats = world.seats
-    n, n_patrons = state.alignment.shape
+    seats, positions, weights = world.seats, world.positions, world.issue_weights
+    alignment, armed, menace = state.alignment, world.armed, state.menace
+    n, n_patrons = alignment.shape
+    n_issues = len(weights)
     stalemate = state.run[0].stalemate
     coalition_seats = major_held = legit_held = menace_total = menace_out = 0.0
     for i in range(n):
-        menace = world.armed[i] * state.menace[i]
-        menace_total += menace
+        threat_i = armed[i] * menace[i]
+        menace_total += threat_i
         if members[i]:
             coalition_seats += seats[i]
             major_held += seats[i] * world.major_list[i]
             legit_held += seats[i] * state.legitimacy[i]
         else:
-            menace_out += menace
+            menace_out += threat_i
     gov_pos = government_position(world, members)
     # Safety: joining a government that leaves aggrieved armed factions outside is
     # dangerous for those who cannot defend themselves (article: militias threaten
@@ -114,15 +117,24 @@ def acceptance_margin(
     # favour coalitions that take every major list in, and shun those that split it. A
     # stalled process pushes everyone the same way.
     unity = major_held / world.major_seats if world.major_seats > 0 else 1.0
+    mediation = bg.mediation_value * (2.0 * unity - 1.0)
     # Association: discredited partners (after attacks they are blamed for) cost votes.
     legit = legit_held / coalition_seats if coalition_seats > 0 else 1.0
     association = -bg.policy_value * max(0.0, 0.5 - legit)
+    # Patron pressure: each patron pushes aligned clients toward governments whose stance
+    # on the PMF mandate is close to its own.
+    push = np.empty(n_patrons)
+    for p in range(n_patrons):
+        fit = 1.0 - abs(gov_pos[PMF_ISSUE] - world.patron_pmf_stance[p])
+        push[p] = bg.patron_value * world.patron_pressure[p] * fit
+    mediators = world.patron_mediation
     # The prime minister: rivals dislike one far from them; his own list gains; the
     # incumbent brings his own appeal.
     appeal = 0.0
     if pm_kind == PMKind.INCUMBENT:
         appeal = bg.incumbent_appeal * (state.run[0].incumbent_legitimacy - 0.5)
     pm_faction = formateur if pm_kind == PMKind.FORMATEUR else -1
+    office = 1.0 + stalemate
     margins = np.empty(n)
     for i in range(n):
         # Office: Gamson's law, its seats over the coalition's (itself included), less the
@@ -131,24 +143,22 @@ def acceptance_margin(
         share = (1.0 - bg.formateur_bonus) * seats[i] / room if room > 0 else 0.0
         if i == formateur:
             share += bg.formateur_bonus
-        # Patron pressure: each patron pushes aligned clients toward governments whose
-        # stance on the PMF mandate is close to its own.
-        pressure = pull = 0.0
+        patrons = pull = 0.0
         for p in range(n_patrons):
-            lever = max(state.alignment[i, p], 0.0)
-            fit = 1.0 - abs(gov_pos[PMF_ISSUE] - world.patron_pmf_stance[p])
-            pressure += lever * world.patron_pressure[p] * fit
-            pull += lever * world.patron_mediation[p]
-        if i == pm_faction:
-            leader = bg.pm_rivalry
-        else:
-            leader = appeal - bg.pm_rivalry * distance(world, i, pm_position)
+            lever = max(alignment[i, p], 0.0)
+            patrons += lever * push[p]
+            pull += lever * mediators[p]
+        to_government = to_pm = 0.0
+        for j in range(n_issues):
+            to_government += abs(positions[i, j] - gov_pos[j]) * weights[j]
+            to_pm += abs(positions[i, j] - pm_position[j]) * weights[j]
+        leader = bg.pm_rivalry if i == pm_faction else appeal - bg.pm_rivalry * to_pm
         margins[i] = (
-            world.office_coef[i] * share * (1.0 + stalemate)
-            - world.policy_coef[i] * distance(world, i, gov_pos)
+            world.office_coef[i] * share * office
+            - world.policy_coef[i] * to_government
             - world.safety_coef[i] * threat
-            + bg.patron_value * pressure
-            + bg.mediation_value * (pull + stalemate) * (2.0 * unity - 1.0)
+            + patrons
+            + mediation * (pull + stalemate)
             + association
             + leader
         )

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim.replicates import run_replicates
+from sim.replicates import run_points
 from sim.results import RUNS_DIR, BatchError
 from sim.scenario import ScenarioError, resolve_raw, scenario_hash, validate
 from sim.sweep import SweepPoint, build_points, parse_sweep
@@ -58,24 +58,24 @@ def run_chunk(
     """
     table = _POINTS if points is None else {p.point: p for p in points}
     swept = any(p.values for p in table.values())
-    parts = []
-    for point_id in dict.fromkeys(t[0] for t in tasks):  # each point's runs, in task order
-        point = table[point_id]
-        mine = [t for t in tasks if t[0] == point_id]
-        seeds = np.array([seed for _, _, seed in mine], dtype=np.int64)
-        outcomes, errors = run_replicates(point.scenario, seeds)
-        n = len(mine)
-        columns: dict[str, Any] = {
-            "run_id": pa.array([run_id for _, run_id, _ in mine], type=pa.int64()),
-            "seed": pa.array(seeds, type=pa.int64()),
-        }
-        if swept:
-            columns["point"] = pa.array([point_id] * n, type=pa.int64())
-            columns.update({k: pa.array([float(v)] * n) for k, v in point.values.items()})
-        columns.update(outcomes)
-        columns["error"] = pa.array(errors, type=pa.string())
-        parts.append(pa.table(columns))
-    return pa.concat_tables(parts)
+    order = sorted(range(len(tasks)), key=lambda t: tasks[t][0])  # each point's runs together
+    tasks = [tasks[t] for t in order]
+    groups = []
+    for point_id in dict.fromkeys(t[0] for t in tasks):
+        seeds = np.array([seed for p, _, seed in tasks if p == point_id], dtype=np.int64)
+        groups.append((table[point_id].scenario, seeds))
+    outcomes, errors = run_points(groups)
+    columns: dict[str, Any] = {
+        "run_id": pa.array([run_id for _, run_id, _ in tasks], type=pa.int64()),
+        "seed": pa.array([seed for _, _, seed in tasks], type=pa.int64()),
+    }
+    if swept:
+        columns["point"] = pa.array([p for p, _, _ in tasks], type=pa.int64())
+        for key in table[tasks[0][0]].values:
+            columns[key] = pa.array([float(table[p].values[key]) for p, _, _ in tasks])
+    columns.update(outcomes)
+    columns["error"] = pa.array(errors, type=pa.string())
+    return pa.table(columns)
 
 
 # --------------------------------------------------------------------------- experiments

@@ -297,8 +297,9 @@ def _named(codes: np.ndarray, names: np.ndarray) -> pa.Array:
     return pa.array(names[np.maximum(codes, 0)], type=pa.string(), mask=codes < 0)
 
 
-def to_table(compiled: Compiled, out: Raw) -> dict[str, pa.Array]:
-    """The outcome columns of R runs, as Arrow arrays (registry order)."""
+def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str, pa.Array]:
+    """The outcome columns of R runs, as Arrow arrays (registry order); ``compiled`` gives
+    the names, ``start_weeks`` each run's first week (where its series begin)."""
     raw = out.raw
     labels = {
         "government_type": GovernmentType,
@@ -307,7 +308,7 @@ def to_table(compiled: Compiled, out: Raw) -> dict[str, pa.Array]:
     }
     names = np.array(compiled.names, dtype=object)
     blocs_then_lists = np.array([*compiled.bloc_names, *compiled.names], dtype=object)
-    span = np.maximum(raw["final_week"] - compiled.scenario.clock.start_week + 1, 0)
+    span = np.maximum(raw["final_week"] - start_weeks + 1, 0)
     result: dict[str, pa.Array] = {}
     for o in OUTCOMES:
         if o.name in labels:
@@ -350,7 +351,8 @@ def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
         compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
         out.weights[0], out.escalation[0], out.grievance[0],
     )  # fmt: skip
-    return {name: column[0].as_py() for name, column in to_table(compiled, out).items()}
+    start = np.array([world.clock.start_week])
+    return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}
 
 
 # --------------------------------------------------------------------------- summaries

@@ -20,7 +20,7 @@ from sim.outcomes import Raw, empty_raw, record_outcome, to_table
 from sim.scenario import Scenario
 from sim.state import StateRef, new_state
 from sim.streams import streams_for
-from sim.world import Start, World, world_for
+from sim.world import Compiled, Start, World, world_for
 
 
 @jit
@@ -39,17 +39,10 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
 
 
-def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.Array], list]:
-    """Outcome columns of one run per seed, and each run's error (None if it ran).
-
-    A run that raises is recorded, not fatal: the chunk is then run one seed at a time,
-    so that only the failing runs lose their outcomes (their columns are null).
-    """
-    compiled = world_for(scenario)
-    world = compiled.world
-    span = world.clock.horizon_weeks - world.clock.start_week + 1
-    seeds = np.asarray(seeds, dtype=np.int64)
-    out = empty_raw(len(seeds), len(compiled.names), len(compiled.patron_names), span)
+def _simulate(compiled: Compiled, seeds: np.ndarray, out: Raw) -> list[str | None]:
+    """Run each seed into its row of ``out``; each run's error (None if it ran). A run that
+    raises is recorded, not fatal: the runs are then made one seed at a time, so that only
+    the failing ones lose their outcomes."""
     errors: list[str | None] = [None] * len(seeds)
     try:
         simulate_runs(compiled.ref, compiled.start, seeds, out)
@@ -60,7 +53,28 @@ def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.
                 simulate_runs(compiled.ref, compiled.start, seeds[r : r + 1], one)
             except Exception as exc:  # a failing run is recorded, not fatal to the batch
                 errors[r] = _error(exc)
-    columns = to_table(compiled, out)
+    return errors
+
+
+def run_points(groups: list[tuple[Scenario, np.ndarray]]) -> tuple[dict[str, pa.Array], list]:
+    """Outcome columns of the runs of one or more scenarios that share their lists and
+    patrons (the points of a sweep): one run per seed, group after group, in order; and
+    each run's error (None if it ran; a failed run's outcomes are null). The arrays of all
+    groups become Arrow columns once, so that many small groups cost little more than one
+    large one."""
+    compiled = [world_for(scenario) for scenario, _ in groups]
+    first = compiled[0]
+    sizes = [len(seeds) for _, seeds in groups]
+    spans = [c.world.clock.horizon_weeks - c.world.clock.start_week + 1 for c in compiled]
+    out = empty_raw(sum(sizes), len(first.names), len(first.patron_names), max(spans))
+    start_weeks = np.repeat([c.world.clock.start_week for c in compiled], sizes)
+    errors: list[str | None] = []
+    offset = 0
+    for c, (_, seeds), size in zip(compiled, groups, sizes, strict=True):
+        rows = Raw(*(a[offset : offset + size] for a in out))
+        errors += _simulate(c, np.asarray(seeds, dtype=np.int64), rows)
+        offset += size
+    columns = to_table(first, out, start_weeks)
     failed = np.array([e is not None for e in errors])
     if failed.any():
         keep = pa.array(~failed)
@@ -69,3 +83,13 @@ def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.
             for name, column in columns.items()
         }
     return columns, errors
+
+
+def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.Array], list]:
+    """Outcome columns of one run of ``scenario`` per seed, and each run's error."""
+    return run_points([(scenario, np.asarray(seeds, dtype=np.int64))])
+
+
+def warm_up(scenario: Scenario) -> None:
+    """Compile (or load from the cache) everything a run needs, by making one."""
+    run_points([(scenario, np.zeros(1, dtype=np.int64))])

@@ -31,6 +31,7 @@ from sim.outcomes import OutcomeTally
 from sim.outputs import check_directory_writable, reason
 from sim.parts import BatchWarning
 from sim.pool import run_pool
+from sim.replicates import warm_up
 from sim.progress import Progress
 from sim.results import (
     MANIFEST,
@@ -135,6 +136,9 @@ def _run_local(
             for chunk in chunks:
                 consume(run_chunk(chunk))
         return
+    # Load the compiled model once here, so that the forked workers inherit it instead of
+    # each loading it from the on-disk cache again (about half a second a worker).
+    warm_up(exp.points[0].scenario)
     with progress:
         run_pool(
             chunks,

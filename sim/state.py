@@ -126,7 +126,7 @@ def state_ref(state: State) -> StateRef:
 
 @jit
 def new_state(world: World, start: Start) -> State:
-    """A run at its start week, before its first step (``sim.model.week``)."""
+    """A run at its start week, before its first step (``sim.model.one_week``)."""
     n = len(world.seats)
     k = len(world.incumbent_position)
     span = world.clock.horizon_weeks - world.clock.start_week + 1

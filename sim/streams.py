@@ -122,19 +122,29 @@ def poisson(key: np.uint64, week: int, slot: int, actor: int, rate: float) -> in
 
 @jit
 def binomial(key: np.uint64, week: int, slot: int, actor: int, n: int, p: float) -> int:
-    """Successes in ``n`` trials: one uniform per trial (in a vote, one per member of
-    parliament, so a list's MPs each vote with its cohesion)."""
-    if p <= 0.0:
+    """Successes in ``n`` trials of probability ``p`` (in a vote, the MPs of a list who vote
+    with it). Exact, by waiting times (Devroye 1986, X.4): the gaps between the rarer
+    outcomes are geometric, so a vote of 73 MPs with cohesion 0.95 takes about five draws,
+    not 73."""
+    if p <= 0.0 or n <= 0:
         return 0
-    hits = 0
-    for index in range(n):
-        if uniform(key, week, slot, actor, index) < p:
-            hits += 1
-    return hits
+    if p >= 1.0:
+        return n
+    rare = min(p, 1.0 - p)
+    log_stay = math.log1p(-rare)
+    seen = 0
+    events = 0
+    while True:
+        u = 1.0 - uniform(key, week, slot, actor, events)  # in (0, 1]
+        seen += int(math.log(u) / log_stay) + 1  # trials up to and including the next event
+        if seen > n:
+            break
+        events += 1
+    return events if p == rare else n - events
 
 
 class Streams(NamedTuple):
-    """One stream key per weekly process (see ``sim.model.week`` for the processes)."""
+    """One stream key per weekly process (see ``sim.model.one_week`` for the processes)."""
 
     blocs: np.uint64
     sessions: np.uint64

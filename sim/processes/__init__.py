@@ -4,10 +4,10 @@ Each module holds the maths of one mechanism as pure functions, then its ``step(
 state, rng)``, compiled with numba, and a ``Process`` class that declares what the step
 needs: the scenario sections it reads (``parameters``), the ``State`` fields it reads and
 writes (``run.X`` for a field of the run record), and its random stream (``name``, a field
-of ``sim.streams.Streams``). ``sim.model.week`` calls the steps in order; the declarations
+of ``sim.streams.Streams``). ``sim.model.one_week`` calls the steps in order; the declarations
 are checked against the code by ``tests/test_processes.py``.
 
-To add a mechanism: write a module like these, add its step to ``sim.model.week`` and its
+To add a mechanism: write a module like these, add its step to ``sim.model.one_week`` and its
 class to ``sim.model.PROCESSES`` at the same place, and (if it draws random numbers) its
 stream to ``sim.streams.Streams``.
 """

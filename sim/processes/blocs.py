@@ -42,12 +42,12 @@ def largest_bloc(world: World, bloc_of: np.ndarray) -> tuple[int, float]:
     A faction outside every bloc counts as a bloc of its own, so a big list can still be
     the largest; among equals the lower index wins, which keeps runs deterministic.
     """
-    leaders = world.bloc_leaders
-    held = bloc_seats(bloc_of, world.seats, len(leaders))
+    leaders, seats = world.bloc_leaders, world.seats
+    held = bloc_seats(bloc_of, seats, len(leaders))
     best_solo, solo_seats = -1, -1.0
     for i in range(len(bloc_of)):
-        if bloc_of[i] < 0 and world.seats[i] > solo_seats:
-            best_solo, solo_seats = i, world.seats[i]
+        if bloc_of[i] < 0 and seats[i] > solo_seats:
+            best_solo, solo_seats = i, seats[i]
     if len(held) > 0:
         best_bloc = int(np.argmax(held))
         if held[best_bloc] >= solo_seats:
@@ -59,7 +59,15 @@ def largest_bloc(world: World, bloc_of: np.ndarray) -> tuple[int, float]:
 def bloc_affinity(world: World, bloc_of: np.ndarray, alignment: np.ndarray) -> np.ndarray:
     """(N, B) utility of each faction for belonging to each bloc."""
     bg = world.bargaining
-    seats, positions = world.seats, world.positions
+    # locals: the compiler then loads each array once, not once per use in the loops
+    seats, positions, weights = world.seats, world.positions, world.issue_weights
+    mediation, pressure, stances = (
+        world.patron_mediation,
+        world.patron_pressure,
+        world.patron_pmf_stance,
+    )
+    office, policy, to_leader = world.office_coef, world.policy_coef, world.leader_distance
+    majority = world.parliament.confidence_majority
     n, n_patrons = alignment.shape
     n_blocs, k = len(world.bloc_leaders), positions.shape[1]
     held = bloc_seats(bloc_of, seats, n_blocs)
@@ -78,22 +86,22 @@ def bloc_affinity(world: World, bloc_of: np.ndarray, alignment: np.ndarray) -> n
         for i in range(n):
             with_me = held[b] + (0.0 if bloc_of[i] == b else seats[i])
             share = seats[i] / max(with_me, 1.0)
-            prospect = min(with_me / world.parliament.confidence_majority, 1.0)
+            prospect = min(with_me / majority, 1.0)
             distance = 0.0
             for j in range(k):
-                distance += abs(positions[i, j] - centre[b, j]) * world.issue_weights[j]
+                distance += abs(positions[i, j] - centre[b, j]) * weights[j]
             pull = push = 0.0
             for p in range(n_patrons):
                 lever = max(alignment[i, p], 0.0)
                 # mediators pull clients toward the bloc their clients dominate; patrons
                 # push clients toward blocs whose PMF stance is close to their own
-                pull += lever * world.patron_mediation[p] * hold[b, p]
-                fit = 1.0 - abs(centre[b, PMF_ISSUE] - world.patron_pmf_stance[p])
-                push += lever * world.patron_pressure[p] * fit
+                pull += lever * mediation[p] * hold[b, p]
+                fit = 1.0 - abs(centre[b, PMF_ISSUE] - stances[p])
+                push += lever * pressure[p] * fit
             affinity[i, b] = (
-                world.office_coef[i] * share * prospect
-                - world.policy_coef[i] * distance
-                - bg.pm_rivalry * world.leader_distance[i, b]
+                office[i] * share * prospect
+                - policy[i] * distance
+                - bg.pm_rivalry * to_leader[i, b]
                 + bg.mediation_value * pull
                 + bg.patron_value * push
             )

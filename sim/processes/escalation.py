@@ -115,38 +115,40 @@ def state_deterrence(world: World, state: State) -> float:
 def step(world: World, state: State, rng: np.uint64) -> None:
     run = state.run[0]
     ladder = world.escalation
-    n = len(world.seats)
+    # locals: the compiler then loads each array once, not once per use in the loops
+    seats, grievances, levels = world.seats, state.grievance, state.levels
+    armed_actors, pmf_side, government = world.armed_street, world.pmf_side_street, state.government
+    n = len(seats)
     # the street's grievance is that of the lists outside government, seat-weighted
     out_seats = out_grievance = 0.0
     for i in range(n):
-        if not state.government[i]:
-            out_seats += world.seats[i]
-            out_grievance += world.seats[i] * state.grievance[i]
+        if not government[i]:
+            out_seats += seats[i]
+            out_grievance += seats[i] * grievances[i]
     street = out_grievance / max(out_seats, 1.0)
     deterrent = state_deterrence(world, state)
     crackdown = run.pmf_status != PMFStatus.INTACT
-    pro, anti = mobilised(state.levels, world.armed_street, world.pmf_side_street, crackdown)
+    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown)
+    week = run.week
     for i in range(n + 1):  # the factions, then the street
-        armed = world.armed_street[i]
+        armed = armed_actors[i]
         if i < n:
-            grievance = state.grievance[i]
+            grievance = grievances[i]
             held_back = restraint(state.alignment, world.patron_restraint, state.patience, i)
-            cap = level_cap(armed, anti if world.pmf_side_street[i] else pro)
+            cap = level_cap(armed, anti if pmf_side[i] else pro)
         else:
             grievance, held_back = street, 0.0
             cap = min(level_cap(armed, pro), ladder.street_cap)
         pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
-        u = uniform(rng, run.week, CLIMB, i)
-        level = next_level(state.levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
-        state.levels[i] = level
-        dead = poisson(rng, run.week, CASUALTIES, i, ladder.casualty_rates[level])
+        u = uniform(rng, week, CLIMB, i)
+        level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
+        levels[i] = level
+        dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])
         state.casualties_last[i] = dead
         run.casualties += dead
         if i < n:
             state.menace[i] = menace_of(grievance, level)
-            state.protest_last[i] = effective_protest(
-                level, world.seats[i], ladder.protest_min_seats
-            )
+            state.protest_last[i] = effective_protest(level, seats[i], ladder.protest_min_seats)
 
 
 class Escalation(Process):

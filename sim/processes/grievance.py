@@ -81,17 +81,19 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     formed = run.formed_week >= 0
     threat = mandate_threat(world, state)
     credibility = guarantee_credibility(world, state)
-    street = state.casualties_last[n] / max(n, 1)  # the street's dead anger every party
+    casualties, grievance = state.casualties_last, state.grievance
+    street = casualties[n] / max(n, 1)  # the street's dead anger every party
+    talks = not formed and run.talks_open
     for i in range(n):
         side = world.pmf_side[i]
-        state.grievance[i] = update_grievance(
-            state.grievance[i],
+        grievance[i] = update_grievance(
+            grievance[i],
             world.grievance_floor[i],
-            not formed and run.talks_open and not state.on_the_table[i],
+            talks and not state.on_the_table[i],
             formed and world.seats[i] > 0 and not state.government[i],
             threat if side else 0.0,
             reassurance(state.alignment, world.patron_guarantee, credibility, i) if side else 0.0,
-            state.casualties_last[i] + street,
+            casualties[i] + street,
             state.protest_last[i],
             world.grievance,
         )
