@@ -57,6 +57,22 @@ def simulate(world: World, state: State, streams: Streams) -> State:
     return state
 
 
+def describe() -> str:
+    """The week in words: each process in order, its stream, the scenario sections it
+    reads and the state it reads and writes (``sim processes`` prints it)."""
+    lines = ["one week, in order (sim/model.py: one_week):"]
+    for k, process in enumerate(PROCESSES, 1):
+        doc = (process.__doc__ or "").strip().splitlines()[0]
+        module = process.__module__.replace(".", "/") + ".py"
+        lines.append(f"{k}. {process.__name__} ({module}): {doc}")
+        lines.append(f"     random stream: {process.name or '(draws none)'}")
+        lines.append(f"     scenario sections: {', '.join(process.parameters)}")
+        lines.append(f"     reads: {', '.join(process.reads)}")
+        lines.append(f"     writes: {', '.join(process.writes)}")
+    lines.append(f"{len(PROCESSES) + 1}. the week's record and the stopping rule (sim/state.py)")
+    return "\n".join(lines)
+
+
 def __getattr__(name: str) -> object:
     """``from sim.model import FormationModel`` still works (the Mesa model moved to
     ``sim.formation``, so that importing the compiled model does not import Mesa)."""
