@@ -320,10 +320,11 @@ def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str,
             result[o.name] = _named(raw[o.name], blocs_then_lists)
         elif o.name == "coalition":
             members = out.coalition
-            result[o.name] = (
-                _lists(np.broadcast_to(names, members.shape), members.sum(axis=1), pa.string())
-                if members.shape[1]
-                else pa.array([[]] * len(raw), type=pa.list_(pa.string()))
+            offsets = np.zeros(len(members) + 1, dtype=np.int32)
+            np.cumsum(members.sum(axis=1), out=offsets[1:])
+            in_government = np.broadcast_to(names, members.shape)[members]  # row by row
+            result[o.name] = pa.ListArray.from_arrays(
+                pa.array(offsets), pa.array(in_government, type=pa.string())
             )
         elif o.kind is Kind.SERIES:
             values = out.escalation if o.name == "escalation_by_week" else out.grievance

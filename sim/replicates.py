@@ -72,7 +72,7 @@ def run_points(groups: list[tuple[Scenario, np.ndarray]]) -> tuple[dict[str, pa.
     offset = 0
     for c, (_, seeds), size in zip(compiled, groups, sizes, strict=True):
         rows = Raw(*(a[offset : offset + size] for a in out))
-        errors += _simulate(c, np.asarray(seeds, dtype=np.int64), rows)
+        errors += _simulate(c, np.ascontiguousarray(seeds, dtype=np.int64), rows)
         offset += size
     columns = to_table(first, out, start_weeks)
     failed = np.array([e is not None for e in errors])

@@ -31,8 +31,8 @@ from sim.outcomes import OutcomeTally
 from sim.outputs import check_directory_writable, reason
 from sim.parts import BatchWarning
 from sim.pool import run_pool
-from sim.replicates import warm_up
 from sim.progress import Progress
+from sim.replicates import warm_up
 from sim.results import (
     MANIFEST,
     RUNS_DIR,

@@ -146,7 +146,8 @@ class Incumbent(Section):
     resolve: Unit
     security_capacity: Unit
     positions: Positions
-    alignment: dict[str, Signed] = Field(default_factory=dict)
+    # his patrons act through their own keys (patrons.NAME.backs_incumbent), so he has no
+    # alignment of his own: v1 accepted one and never read it
     supported_by: Names = ()
     nomination_probability: Unit
     attacks_enabled: bool = True
@@ -278,11 +279,6 @@ def check_rules(sc: Scenario) -> list[tuple[str, str]]:
         check_faction("incumbent.faction", inc.faction)
     for i, value in enumerate(inc.supported_by):
         check_faction(f"incumbent.supported_by[{i}]", value)
-    for patron in inc.alignment:
-        if patron not in sc.patrons:
-            problems.append(
-                (f"incumbent.alignment.{patron}", f"no such patron; patrons: {patrons}")
-            )
     for pname, backer in sc.patrons.items():
         for i, value in enumerate(backer.backs):
             check_faction(f"patrons.{pname}.backs[{i}]", value)
