@@ -25,7 +25,7 @@ from sim.scenario import ScenarioError, resolve_raw, scenario_hash, validate
 from sim.sweep import SweepPoint, build_points, parse_sweep
 
 BACKENDS = ("local", "dask")
-MAX_CHUNK = 250  # runs per chunk: big enough to amortise IPC, small enough to lose little
+MAX_CHUNK = 1000  # runs per chunk (~0.2 s of work): amortises IPC and the part's fsync
 
 
 def run_seed(batch_seed: int, run_index: int) -> int:

@@ -11,6 +11,7 @@ rot, stray files and duplicated runs are handled in ``sim.parts``.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 import json
 import os
 import platform
@@ -21,10 +22,12 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow.dataset as ds
 
 from sim.directory import (
     LOCK,
@@ -85,6 +88,8 @@ def checked_parts(out: str | Path) -> list[Path]:
 
 
 def _dataset(out: str | Path) -> ds.Dataset:
+    import pyarrow.dataset as ds  # (with pandas) only when a batch is read back
+
     return ds.dataset([str(p) for p in checked_parts(out)], format="parquet")
 
 
