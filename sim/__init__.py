@@ -29,7 +29,7 @@ _LAZY = {
     "GovernmentType": "sim.enums",
     "PMFStatus": "sim.enums",
     "PMKind": "sim.enums",
-    "FormationModel": "sim.model",
+    "FormationModel": "sim.formation",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.scenario",
     "load_scenario": "sim.scenario",
@@ -83,7 +83,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sim.compare import compare, load_batches
     from sim.discovery import discover
     from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
-    from sim.model import FormationModel
+    from sim.formation import FormationModel
     from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
     from sim.ranges import parse_ranges
     from sim.report import build_report, format_table, write_csv

@@ -40,8 +40,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import betaln
 
 from sim.outputs import BatchError
 
@@ -58,12 +56,16 @@ def concentration(precision: float) -> float:
 
 
 def _log_mixture(p: float, n: int, s: int, k: float) -> float:
+    from scipy.special import betaln  # imported only when a batch asks for a precision
+
     a, b = k * p, k * (1 - p)
     return betaln(a + s, b + n - s) - betaln(a, b) - s * math.log(p) - (n - s) * math.log1p(-p)
 
 
 def confidence_sequence(s: int, n: int, k: float, alpha: float = ALPHA) -> tuple[float, float]:
     """The anytime-valid (1 - alpha) interval for a proportion after ``s`` of ``n``."""
+    from scipy.optimize import brentq
+
     if n <= 0:
         return 0.0, 1.0
     p_hat, bound = s / n, math.log(1 / alpha)

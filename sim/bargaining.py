@@ -1,354 +1,317 @@
-"""Coalition bargaining: pure functions over faction arrays.
+"""Coalition bargaining: pure functions over a World and a State.
 
-Each week of the cabinet stage the formateur weighs a few proposals (a *majority* coalition
-of its bloc and willing partners, or a *consensus* coalition that takes in every major list
-of the consensus community; its own nominee or a compromise prime minister) and puts the
-one with the best expected value to the invited factions. Each invited faction accepts if
-its utility of joining is positive: office share (Gamson's law as the anchor), policy
-distance (above all on the PMF mandate), safety (fear of violence from excluded armed
-factions), patron pressure and mediation. Everything is O(N log N) in the number of
-factions: proposals are built greedily, never by enumerating coalitions.
+The formateur weighs a few offers -- a *majority* coalition of its bloc and willing partners,
+or a *consensus* coalition taking in every major list of the consensus community; under its
+own nominee, or (once talks have failed) a compromise prime minister at the coalition's
+centre -- and puts the one with the best expected value to the invited factions. Each
+invited faction accepts if its utility of joining is positive: office share (Gamson's law
+as the anchor), policy distance (above all on the PMF mandate), safety (fear of violence
+from excluded armed factions), patron pressure and mediation. Everything is O(N log N) in
+the number of factions: offers are built greedily, never by enumerating coalitions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from typing import NamedTuple
 
 import numpy as np
-from scipy.special import ndtr
 
 from sim.enums import PMF_ISSUE, SHARING_ISSUE, PMKind
+from sim.jit import jit
+from sim.state import State
+from sim.world import World
 
 
-@dataclass(frozen=True)
-class Terms:
-    """Weights of the utility terms (from ``[bargaining]``)."""
+class Offer(NamedTuple):
+    """A coalition offer: who is invited, under which prime minister, and how it looks to
+    the formateur when it is planned."""
 
-    issue_weights: np.ndarray  # (K,)
-    office_value: float
-    policy_value: float
-    safety_value: float
-    patron_value: float
-    mediation_value: float
-    pm_rivalry: float
-    incumbent_appeal: float
-    formateur_bonus: float
-    acceptance_noise: float
-    buffer_seats: int
-
-
-@dataclass(frozen=True)
-class Proposal:
-    members: np.ndarray  # bool (N,)
-    pm_kind: PMKind
+    members: np.ndarray  # (N,) bool
+    pm_kind: int  # sim.enums.PMKind
     pm_position: np.ndarray  # (K,)
     expected_value: float
     pass_probability: float
 
 
-def policy_distance(positions: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted mean absolute distance on the issues, in [0, 2]."""
-    return np.abs(positions - target) @ weights / weights.sum()
+@jit
+def ndtr(x: float) -> float:
+    """The standard normal distribution function."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def government_position(
-    members: np.ndarray, seats: np.ndarray, positions: np.ndarray, world: dict
-) -> np.ndarray:
-    """Where a government stands: the seat-weighted mean of its members on policy issues;
-    on sharing the Shia vote, its form (see ``sharing_stance``)."""
-    held = seats * members
-    total = held.sum()
-    out = (held @ positions) / total if total > 0 else np.zeros(positions.shape[1])
-    out[SHARING_ISSUE] = sharing_stance(members, world["major_list"])
-    return out
-
-
+@jit
 def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
     """-1 for a government holding at most one major list of the consensus community (a
     national-majority government), +1 for one holding all of them, linear in between."""
-    total = np.count_nonzero(major_list)
+    total = 0
+    included = 0
+    for i in range(len(members)):
+        if major_list[i]:
+            total += 1
+            if members[i]:
+                included += 1
     if total <= 1:
         return 1.0
-    included = np.count_nonzero(members & major_list)
     return -1.0 + 2.0 * max(included - 1, 0) / (total - 1)
 
 
+@jit
+def government_position(world: World, members: np.ndarray) -> np.ndarray:
+    """Where a government stands: the seat-weighted mean of its members on policy issues;
+    on sharing the Shia vote, its form (see ``sharing_stance``)."""
+    seats, positions = world.seats, world.positions  # locals: loads hoisted from loops
+    n, k = positions.shape
+    out = np.zeros(k)
+    total = 0.0
+    for i in range(n):
+        if members[i]:
+            total += seats[i]
+            for j in range(k):
+                out[j] += seats[i] * positions[i, j]
+    if total > 0:
+        out /= total
+    out[SHARING_ISSUE] = sharing_stance(members, world.major_list)
+    return out
+
+
+@jit
+def distance(world: World, i: int, position: np.ndarray) -> float:
+    """Faction i's weighted mean absolute distance to a position, in [0, 2]."""
+    d = 0.0
+    for j in range(len(position)):
+        d += abs(world.positions[i, j] - position[j]) * world.issue_weights[j]
+    return d
+
+
+@jit
 def acceptance_margin(
-    members: np.ndarray,
-    pm_position: np.ndarray,
-    pm_faction: int,
-    pm_kind: PMKind,
-    formateur: int,
-    world: dict,
-    state: dict,
-    terms: Terms,
-) -> np.ndarray:
-    """Utility of joining the proposed government minus staying out, for every faction:
-    the terms that depend on who is in (``member_terms``) plus those that depend on who
-    leads (``pm_terms``).
-
-    ``world`` holds the fixed arrays (seats, positions, coefficients precomputed from the
-    office weights, armed capacity and backing), ``state`` the changing ones (grievance,
-    escalation, legitimacy, the mediation pull of patrons, the stalemate).
-    """
-    return member_terms(members, formateur, world, state, terms) + pm_terms(
-        pm_position, pm_faction, pm_kind, world, state, terms
-    )
-
-
-def member_terms(
-    members: np.ndarray, formateur: int, world: dict, state: dict, terms: Terms
-) -> np.ndarray:
-    """The part of each faction's acceptance margin that depends on the coalition."""
-    seats = world["seats"]
-    positions = world["positions"]
-    held = seats * members
-    coalition_seats = held.sum()
-    gov_pos = government_position(members, seats, positions, world)
-    # Office: Gamson's law, the faction's seats over the coalition's (itself included),
-    # less the formateur's bonus; a 25% share is worth office_value.
-    share = (1.0 - terms.formateur_bonus) * seats / (coalition_seats + seats * ~members)
-    share[formateur] += terms.formateur_bonus
-    # the longer the deadlock, the more any seat at the table is worth
-    office = world["office_coef"] * share * (1.0 + state["stalemate"])
-    policy = -world["policy_coef"] * (np.abs(positions - gov_pos) @ world["issue_weights_norm"])
+    world: World, state: State, members: np.ndarray, formateur: int, pm_position: np.ndarray,
+    pm_kind: int,
+) -> np.ndarray:  # fmt: skip
+    """(N,) each faction's utility of joining the proposed government minus staying out:
+    the terms that depend on who is in (office, policy, safety, patrons, mediation, the
+    partners' standing) and those that depend on who leads (the prime minister)."""
+    bg = world.bargaining
+    seats, positions, weights = world.seats, world.positions, world.issue_weights
+    alignment, armed, menace = state.alignment, world.armed, state.menace
+    n, n_patrons = alignment.shape
+    n_issues = len(weights)
+    stalemate = state.run[0].stalemate
+    coalition_seats = major_held = legit_held = menace_total = menace_out = 0.0
+    for i in range(n):
+        threat_i = armed[i] * menace[i]
+        menace_total += threat_i
+        if members[i]:
+            coalition_seats += seats[i]
+            major_held += seats[i] * world.major_list[i]
+            legit_held += seats[i] * state.legitimacy[i]
+        else:
+            menace_out += threat_i
+    gov_pos = government_position(world, members)
     # Safety: joining a government that leaves aggrieved armed factions outside is
     # dangerous for those who cannot defend themselves (article: militias threaten
-    # "dire consequences"); patron backing (Turkey's of its partners) offsets the fear.
-    # The threat is the share of all armed menace (capacity x grievance and rung) left out.
-    menace = world["armed"] * state["menace"]
-    total_menace = menace.sum()
-    threat = (menace @ ~members) / total_menace if total_menace > 0 else 0.0
-    safety = -world["safety_coef"] * threat
-    # Patron pressure: each patron pushes aligned clients toward governments whose stance
-    # on the PMF mandate is close to its own.
-    patron_eval = 1.0 - np.abs(gov_pos[PMF_ISSUE] - world["patron_pmf_stance"])
-    pressure = terms.patron_value * (
-        state["alignment_pos"] @ (state["patron_pressure"] * patron_eval)
-    )
+    # "dire consequences"); the threat is the share of all armed menace left out.
+    threat = menace_out / menace_total if menace_total > 0 else 0.0
     # Mediation: a mediating patron brokers unity of the consensus community; its clients
     # favour coalitions that take every major list in, and shun those that split it. A
     # stalled process pushes everyone the same way.
-    major_seats = world["major_seats"]
-    unity = (held @ world["major_list"]) / major_seats if major_seats > 0 else 1.0
-    mediation = (
-        terms.mediation_value * (state["mediation_pull"] + state["stalemate"]) * (2.0 * unity - 1.0)
-    )
+    unity = major_held / world.major_seats if world.major_seats > 0 else 1.0
+    mediation = bg.mediation_value * (2.0 * unity - 1.0)
     # Association: discredited partners (after attacks they are blamed for) cost votes.
-    legit = (held @ state["legitimacy"]) / coalition_seats if coalition_seats > 0 else 1.0
-    association = -terms.policy_value * max(0.0, 0.5 - legit)
-    return office + policy + safety + pressure + mediation + association
+    legit = legit_held / coalition_seats if coalition_seats > 0 else 1.0
+    association = -bg.policy_value * max(0.0, 0.5 - legit)
+    # Patron pressure: each patron pushes aligned clients toward governments whose stance
+    # on the PMF mandate is close to its own.
+    push = np.empty(n_patrons)
+    for p in range(n_patrons):
+        fit = 1.0 - abs(gov_pos[PMF_ISSUE] - world.patron_pmf_stance[p])
+        push[p] = bg.patron_value * world.patron_pressure[p] * fit
+    mediators = world.patron_mediation
+    # The prime minister: rivals dislike one far from them; his own list gains; the
+    # incumbent brings his own appeal.
+    appeal = 0.0
+    if pm_kind == PMKind.INCUMBENT:
+        appeal = bg.incumbent_appeal * (state.run[0].incumbent_legitimacy - 0.5)
+    pm_faction = formateur if pm_kind == PMKind.FORMATEUR else -1
+    office = 1.0 + stalemate
+    margins = np.empty(n)
+    for i in range(n):
+        # Office: Gamson's law, its seats over the coalition's (itself included), less the
+        # formateur's bonus; the longer the deadlock, the more any seat is worth.
+        room = coalition_seats + (0.0 if members[i] else seats[i])
+        share = (1.0 - bg.formateur_bonus) * seats[i] / room if room > 0 else 0.0
+        if i == formateur:
+            share += bg.formateur_bonus
+        patrons = pull = 0.0
+        for p in range(n_patrons):
+            lever = max(alignment[i, p], 0.0)
+            patrons += lever * push[p]
+            pull += lever * mediators[p]
+        to_government = to_pm = 0.0
+        for j in range(n_issues):
+            to_government += abs(positions[i, j] - gov_pos[j]) * weights[j]
+            to_pm += abs(positions[i, j] - pm_position[j]) * weights[j]
+        leader = bg.pm_rivalry if i == pm_faction else appeal - bg.pm_rivalry * to_pm
+        margins[i] = (
+            world.office_coef[i] * share * office
+            - world.policy_coef[i] * to_government
+            - world.safety_coef[i] * threat
+            + patrons
+            + mediation * (pull + stalemate)
+            + association
+            + leader
+        )
+    return margins
 
 
-def pm_terms(
-    pm_position: np.ndarray,
-    pm_faction: int,
-    pm_kind: PMKind,
-    world: dict,
-    state: dict,
-    terms: Terms,
-) -> np.ndarray:
-    """The part that depends on the prime minister: rivals dislike a PM far from them; a
-    compromise PM sits at the coalition's centre; the incumbent brings his own appeal."""
-    distance = np.abs(world["positions"] - pm_position) @ world["issue_weights_norm"]
-    pm_term = -terms.pm_rivalry * distance
-    if pm_kind is PMKind.FORMATEUR and pm_faction >= 0:
-        pm_term[pm_faction] = terms.pm_rivalry
-    elif pm_kind is PMKind.INCUMBENT:
-        pm_term += terms.incumbent_appeal * (state["incumbent_legitimacy"] - 0.5)
-    return pm_term
-
-
+@jit
 def greedy_coalition(
     start: np.ndarray,
     margins: np.ndarray,
     affinity: np.ndarray,
     seats: np.ndarray,
-    target: int,
+    target: float,
     allowed: np.ndarray,
 ) -> np.ndarray:
     """Add willing factions, most willing first, until the coalition reaches ``target``.
 
-    Factions with a positive margin are ranked by margin plus the formateur's affinity;
-    if the willing are not enough, the least unwilling are tried. O(N log N).
+    Factions with a positive margin are ranked by margin plus the formateur's affinity; if
+    the willing are not enough, the least unwilling are tried next. O(N log N).
     """
     members = start.copy()
-    have = float((seats * members).sum())
+    have = (seats * members).sum()
     if have >= target:
         return members
-    candidates = np.flatnonzero(allowed & ~members & (seats > 0))
-    order = candidates[
-        np.lexsort((-(margins[candidates] + 0.25 * affinity[candidates]), margins[candidates] <= 0))
-    ]
-    cum = have + np.cumsum(seats[order])
-    enough = np.searchsorted(cum, target)
-    members[order[: enough + 1]] = True
+    score = margins + 0.25 * affinity
+    by_score = np.argsort(-score, kind="mergesort")  # stable: ties keep row order
+    for willing in (True, False):
+        for i in by_score:
+            if (margins[i] > 0) != willing or members[i] or not allowed[i] or seats[i] <= 0:
+                continue
+            members[i] = True
+            have += seats[i]
+            if have >= target:
+                return members
     return members
 
 
+@jit
 def pass_probability(
     members: np.ndarray,
     margins: np.ndarray,
     seats: np.ndarray,
     noise: float,
-    target: int,
+    target: float,
     formateur: int,
 ) -> float:
     """Probability that the accepting members hold ``target`` seats (normal approximation)."""
-    p = ndtr(margins / noise) * members
-    p[formateur] = 1.0
-    mean = float(p @ seats)
-    var = float((p * (1.0 - p)) @ (seats**2))
+    mean = 0.0
+    var = 0.0
+    for i in range(len(seats)):
+        p = ndtr(margins[i] / noise) if members[i] else 0.0
+        if i == formateur:
+            p = 1.0
+        mean += p * seats[i]
+        var += p * (1.0 - p) * seats[i] ** 2
     if var <= 1e-9:
         return 1.0 if mean >= target else 0.0
-    return float(ndtr((mean - target + 0.5) / np.sqrt(var)))
+    return ndtr((mean - target + 0.5) / math.sqrt(var))
 
 
+@jit
 def draw_acceptance(
     members: np.ndarray, margins: np.ndarray, noise: float, draws: np.ndarray, formateur: int
 ) -> np.ndarray:
     """Which invited factions accept, given standard-normal draws (one per faction)."""
-    accepted = members & (margins + noise * draws > 0)
+    accepted = members & (margins + noise * draws > 0.0)
     accepted[formateur] = members[formateur]
     return accepted
 
 
-def confidence_votes(
-    accepted: np.ndarray, seats: np.ndarray, cohesion: np.ndarray, rng: np.random.Generator
-) -> int:
-    """Yes votes in the confidence vote: each member's MPs vote with its cohesion."""
-    return int(rng.binomial(seats.astype(np.int64), cohesion * accepted).sum())
-
-
+@jit
 def _build(
+    world: World,
+    state: State,
     start: np.ndarray,
     allowed: np.ndarray,
-    pm_kind: PMKind,
-    pm_position: np.ndarray | None,
-    pm_faction: int,
+    pm_kind: int,
+    pm_position: np.ndarray,
     formateur: int,
-    world: dict,
-    state: dict,
-    terms: Terms,
     target: int,
     invite_to: int,
     affinity: np.ndarray,
-    cache: dict,
-) -> tuple[Proposal, np.ndarray]:
-    seats = world["seats"]
-
-    def base(coalition: np.ndarray) -> np.ndarray:
-        # the coalition-dependent terms are shared by every PM option: compute them once
-        key = coalition.tobytes()
-        if key not in cache:
-            cache[key] = member_terms(coalition, formateur, world, state, terms)
-        return cache[key]
-
-    provisional = (
-        pm_position
-        if pm_position is not None
-        else government_position(start, seats, world["positions"], world)
-    )
-    margins = base(start) + pm_terms(provisional, pm_faction, pm_kind, world, state, terms)
-    members = greedy_coalition(
-        start, margins, affinity, seats, max(target, invite_to) + terms.buffer_seats, allowed
-    )
-    final_pm = (
-        pm_position
-        if pm_position is not None
-        else government_position(members, seats, world["positions"], world)
-    )
-    margins = base(members) + pm_terms(final_pm, pm_faction, pm_kind, world, state, terms)
-    p_pass = pass_probability(members, margins, seats, terms.acceptance_noise, target, formateur)
-    own = float(margins[formateur])
-    fail = -(0.1 + float(state["stalemate"]))
-    value = p_pass * own + (1.0 - p_pass) * fail
-    return Proposal(members, pm_kind, final_pm, value, p_pass), margins
+) -> tuple[Offer, np.ndarray]:
+    """One offer of a family under one prime minister; a compromise PM stands at the
+    centre of the coalition (first of its core, then of the whole coalition)."""
+    bg = world.bargaining
+    at_centre = pm_kind == PMKind.COMPROMISE
+    provisional = government_position(world, start) if at_centre else pm_position
+    margins = acceptance_margin(world, state, start, formateur, provisional, pm_kind)
+    invite = max(target, invite_to) + bg.buffer_seats
+    members = greedy_coalition(start, margins, affinity, world.seats, invite, allowed)
+    final = government_position(world, members) if at_centre else pm_position
+    margins = acceptance_margin(world, state, members, formateur, final, pm_kind)
+    p_pass = pass_probability(members, margins, world.seats, bg.acceptance_noise, target, formateur)
+    fail = -(0.1 + state.run[0].stalemate)
+    value = p_pass * margins[formateur] + (1.0 - p_pass) * fail
+    return Offer(members, pm_kind, final, value, p_pass), margins
 
 
-def renew_offer(
-    proposal: Proposal, formateur: int, world: dict, state: dict, terms: Terms
-) -> tuple[Proposal, np.ndarray]:
-    """The same coalition and PM offered again, with this week's margins (its expected
-    value and pass probability stay those of the week it was planned)."""
-    pm_faction = formateur if proposal.pm_kind is PMKind.FORMATEUR else -1
-    margins = acceptance_margin(
-        proposal.members,
-        proposal.pm_position,
-        pm_faction,
-        proposal.pm_kind,
-        formateur,
-        world,
-        state,
-        terms,
-    )
-    return proposal, margins
-
-
-def best_proposal(
+@jit
+def best_offer(
+    world: World,
+    state: State,
     formateur: int,
-    nominee: PMKind,
-    nominee_position: np.ndarray | None,
-    bloc_members: np.ndarray,
-    rival_members: np.ndarray,
-    world: dict,
-    state: dict,
-    terms: Terms,
-    target: int,
+    nominee: int,
+    nominee_position: np.ndarray,
     consider_compromise: bool,
-    consensus_only: bool = False,
-    invite_to: int = 0,
-) -> tuple[Proposal, np.ndarray]:
-    """The formateur's best offer among the families it can propose.
+    consensus_only: bool,
+    invite_to: int,
+) -> tuple[Offer, np.ndarray]:
+    """The formateur's best offer among the families it can propose, and its invitees'
+    margins.
 
-    *Majority*: its bloc plus willing partners, rival blocs left out. *Consensus*: every
-    major list of the consensus community taken in. With ``consider_compromise`` (after a
-    failed nominee or a stalled presidency) each family is also tried under a compromise
-    PM at the coalition's centre; with ``consensus_only`` (the deal that elected the
-    president took in every major list) the majority family is off the table. Returns the
-    proposal and the margins of its invitees. ``invite_to`` widens the invitation (the
-    presidential vote needs a quorum in the chamber, not only a majority behind the
-    government); the offer is still judged by its chance of a confidence majority.
+    *Majority*: its bloc plus willing partners, the rival blocs' major lists left out.
+    *Consensus*: every major list of the consensus community taken in. With
+    ``consider_compromise`` each family is also tried under a compromise PM; with
+    ``consensus_only`` (the deal that elected the president took in every major list) the
+    majority family is off the table. With ``invite_to`` (a presidential session needs that
+    many members present) each family is also tried widened to that many seats: a wider
+    package brings more members to the chamber, but dilutes the government and the
+    formateur's share, so the formateur may keep a narrow one and risk a boycott. Every
+    offer is judged by its chance of a confidence majority.
     """
-    start = bloc_members.copy()
+    target = world.parliament.confidence_majority
+    bloc_of = state.bloc_of
+    own = bloc_of[formateur]
+    start = (bloc_of == own) if own >= 0 else np.zeros(len(bloc_of), dtype=np.bool_)
     start[formateur] = True
-    pm_faction = formateur if nominee is PMKind.FORMATEUR else -1
-    options = [(nominee, nominee_position)]
-    if consider_compromise and nominee is not PMKind.COMPROMISE:
-        options.append((PMKind.COMPROMISE, None))
+    rivals = (bloc_of >= 0) & (bloc_of != own)
     # A majority government leaves out the other major lists of the consensus community
     # (and the blocs they lead); anyone else may be courted, rival blocs' small members too.
-    rival_major = rival_members & world["major_list"]
-    families = [
-        (start, ~rival_major),  # majority
-        (start | world["major_list"], np.ones_like(start)),  # consensus
-    ]
-    if consensus_only:
-        families = families[1:]
-    affinity = -policy_distance(
-        world["positions"], world["positions"][formateur], terms.issue_weights
-    )
-    cache: dict[bytes, np.ndarray] = {}
-    best: tuple[Proposal, np.ndarray] | None = None
-    for kind, position in options:
-        faction = pm_faction if kind is PMKind.FORMATEUR else -1
-        for first, allowed in families:
-            candidate = _build(
-                first,
-                allowed,
-                kind,
-                position,
-                faction,
-                formateur,
-                world,
-                state,
-                terms,
-                target,
-                invite_to,
-                affinity,
-                cache,
-            )
-            if best is None or candidate[0].expected_value > best[0].expected_value:
-                best = candidate
-    assert best is not None
-    return best
+    starts = [start, start | world.major_list]
+    allowed = [~(rivals & world.major_list), np.ones(len(bloc_of), dtype=np.bool_)]
+    first_family = 1 if consensus_only else 0
+    affinity = np.empty(len(bloc_of))
+    for i in range(len(bloc_of)):
+        affinity[i] = -distance(world, i, world.positions[formateur])
+    kinds = 2 if consider_compromise and nominee != PMKind.COMPROMISE else 1
+    sizes = 2 if invite_to > target else 1  # narrow, and widened to invite_to
+    best, best_margins = _build(
+        world, state, starts[first_family], allowed[first_family], nominee, nominee_position,
+        formateur, target, 0, affinity,
+    )  # fmt: skip
+    for k in range(kinds):
+        kind = nominee if k == 0 else PMKind.COMPROMISE
+        for family in range(first_family, 2):
+            for widened in range(sizes):
+                if k == 0 and family == first_family and widened == 0:
+                    continue  # built above
+                offer, margins = _build(
+                    world, state, starts[family], allowed[family], kind, nominee_position,
+                    formateur, target, invite_to * widened, affinity,
+                )  # fmt: skip
+                if offer.expected_value > best.expected_value:
+                    best, best_margins = offer, margins
+    return best, best_margins

@@ -250,6 +250,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_processes(args: argparse.Namespace) -> int:
+    from sim.model import describe
+
+    print(describe())
+    return 0
+
+
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
@@ -259,6 +266,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "report": cmd_report,
     "validate": cmd_validate,
+    "processes": cmd_processes,
 }
 
 

@@ -52,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from sim.outcomes import CATEGORIES, wilson_interval
+from sim.outcomes import COMPARED_CATEGORIES, COMPARED_NUMBERS, Kind, wilson_interval
 from sim.results import load_manifest, load_results
 from sim.statistics import (
     QUANTILES,
@@ -74,17 +74,11 @@ TABLE_COLUMNS = [
     "diff", "diff_low", "diff_high", "test", "p_value", "p_adjusted", "significant",
     "pairing", "excluded",
 ]  # fmt: skip
-#: Categorical outcomes and their values (None: the values found in the runs).
-CATEGORICAL: dict[str, list | None] = {
-    **CATEGORIES,
-    "pm_faction": None,
-    "formed": [True],
-    "blocking_third": [True],
-    "incumbent_survived": [True],
-}
+#: Categorical outcomes and their values (None: the values found in the runs), and the
+#: statistics of numeric ones (a mean only for counts): from the registry, sim.outcomes.
+CATEGORICAL: dict[str, list | None] = dict(COMPARED_CATEGORIES)
 NUMERIC = {
-    "weeks_to_government": [*QUANTILES],
-    "casualties": [*QUANTILES, "mean"],
+    o.name: [*QUANTILES, *(["mean"] if o.kind is Kind.COUNT else [])] for o in COMPARED_NUMBERS
 }
 NO_PARTY = "(no party)"  # pm_faction of an incumbent or compromise PM without a list
 RUN_COLUMNS = ["run_id", "seed", *CATEGORICAL, *NUMERIC, "error"]

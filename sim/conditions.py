@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ class Expression:
     """
 
     text: str
-    terms: list[list[tuple[bool, str, str | None, object]]]  # or-list of and-lists
+    terms: list[list[tuple[bool, str, str | None, Any]]]  # or-list of and-lists
 
     @property
     def columns(self) -> list[str]:
@@ -93,7 +94,7 @@ class Expression:
         result = np.zeros(len(frame), dtype=bool)
         for conj in self.terms:
             part = np.ones(len(frame), dtype=bool)
-            for negate, column, op, value in conj:
+            for negate, column, op, value in conj:  # value: a number, a bool or a label
                 series = frame[column]
                 hit = series.astype(bool) if op is None else _OPS[op](series, value)
                 hit = np.asarray(hit.fillna(False), dtype=bool) & series.notna().to_numpy()

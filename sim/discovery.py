@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ class Prim:
         restricted = (lo > full_lo) | (hi < full_hi)
         qp = [np.nan] * len(self.names)
         for j in np.flatnonzero(restricted):
-            loose = self.inside(step, drop=j)
+            loose = self.inside(step, drop=int(j))
             qp[j] = float(binom.sf(k - 1, n, self.y[loose].sum() / self.w[loose].sum()))
         return pd.DataFrame(
             {"parameter": self.names, "low": lo, "high": hi, "restricted": restricted}
@@ -111,7 +112,8 @@ def peel(
     total_w, total_y = w.sum(), y.sum()
     lo, hi = x.min(axis=0), x.max(axis=0)
     inside = np.ones(len(x), dtype=bool)
-    lows, highs, rows = [lo.copy()], [hi.copy()], []
+    lows, highs = [lo.copy()], [hi.copy()]
+    rows: list[dict[str, Any]] = []
 
     def record(inside: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         rows.append(

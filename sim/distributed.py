@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
+from typing import Any
 
 from sim.batch import BatchError, run_chunk
 from sim.sweep import SweepPoint
@@ -96,7 +97,7 @@ def run_on_dask(
     session: DaskSession,
     chunks: Iterator[list[tuple[int, int, int]]],
     points: list[SweepPoint],
-    consume: Callable[[list[dict]], None],
+    consume: Callable[[Any], None],
     progress: AbstractContextManager,
 ) -> None:
     """Run every chunk on Dask; ``consume`` each chunk's rows, in completion order."""

@@ -5,6 +5,23 @@ from __future__ import annotations
 from enum import IntEnum, StrEnum
 
 
+class Labelled(IntEnum):
+    """An integer state (what compiled code stores) with the word the run table prints."""
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def labels(cls) -> list[str]:
+        """The labels in the order the run summary and comparisons list them."""
+        return [member.label for member in sorted(cls, key=lambda m: m.order)]
+
+    @property
+    def order(self) -> int:
+        return int(self)
+
+
 class EscalationLevel(IntEnum):
     """The escalation ladder of DESIGN.md, one rung a week at most."""
 
@@ -27,23 +44,39 @@ class Stage(IntEnum):
     FORMED = 5
 
 
-class GovernmentType(StrEnum):
-    MAJORITY = "majority"
-    CONSENSUS = "consensus"
-    NONE = "none"
+class GovernmentType(Labelled):
+    """The government that formed: a national majority, a consensus of the community's
+    major lists, or none by the horizon (listed in that order)."""
+
+    NONE = 0
+    MAJORITY = 1
+    CONSENSUS = 2
+
+    @property
+    def order(self) -> int:
+        return (int(self) - 1) % 3  # majority, consensus, none
 
 
-class PMKind(StrEnum):
-    INCUMBENT = "incumbent"
-    FORMATEUR = "formateur"
-    COMPROMISE = "compromise"
-    NONE = "none"
+class PMKind(Labelled):
+    """Who leads the government: the incumbent, the formateur's own nominee, a compromise
+    figure, or no one (listed in that order)."""
+
+    NONE = 0
+    INCUMBENT = 1
+    FORMATEUR = 2
+    COMPROMISE = 3
+
+    @property
+    def order(self) -> int:
+        return (int(self) - 1) % 4  # incumbent, formateur, compromise, none
 
 
-class PMFStatus(StrEnum):
-    INTACT = "intact"
-    CURTAILED = "curtailed"
-    DISSOLVED = "dissolved"
+class PMFStatus(Labelled):
+    """The PMF's legal standing; a government can only move it one step at a time."""
+
+    INTACT = 0
+    CURTAILED = 1
+    DISSOLVED = 2
 
 
 class Community(StrEnum):

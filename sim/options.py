@@ -334,4 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)
+
+    sub.add_parser(
+        "processes",
+        help="list the model's weekly processes in order, with what each reads and writes",
+    )
     return parser

@@ -1,72 +1,362 @@
-"""What one run reports: a tidy row of outcomes (EMA Workbench's word), plus the summary
-of many rows with 95% intervals."""
+"""What one run reports (EMA Workbench's *outcomes*), declared once.
+
+``OUTCOMES`` is the registry: each outcome's name, Arrow type, kind, categories, a human
+label and a one-line meaning. Everything that lists outcomes derives from it: the run
+table's Parquet schema (``arrow_fields``), the per-run record compiled code fills
+(``RAW``), a run's row (``run_row``, ``to_table``), the run summary (``OutcomeTally``),
+``sim compare``'s outcome list, the sensitivity outcomes and the report's labels. Adding an
+outcome is one entry here plus the line of ``record_outcome`` that computes it.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
-from sim.enums import GovernmentType, PMFStatus, PMKind
-from sim.patrons import patron_weights
+from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
+from sim.jit import jit
+from sim.processes.blocs import largest_bloc
+from sim.state import State
+from sim.world import Compiled, World
 
-if TYPE_CHECKING:
-    from sim.model import FormationModel
-
-LEVELS = range(6)
-
-
-def run_outcome(model: FormationModel) -> dict:
-    """The run's row: formation, government, escalation, incumbent, PMF, patrons."""
-    names = model.compiled.names
-    seats = model.world["seats"]
-    gov = model.government
-    formed = model.formed_week is not None
-    leader, bloc_seats = model.largest_bloc_at_nomination or model.largest_bloc()
-    leader_bloc = int(model.state["bloc_of"][leader])
-    row = {
-        "formed": formed,
-        "weeks_to_government": model.formed_week if formed else None,
-        "government_type": model.government_type.value,
-        "pm_kind": model.pm_kind.value,
-        "pm_faction": names[model.pm_faction] if model.pm_faction >= 0 else None,
-        "coalition": [names[i] for i in np.flatnonzero(gov)],
-        "coalition_seats": int(seats[gov].sum()),
-        "largest_bloc": model.bloc_names[leader_bloc] if leader_bloc >= 0 else names[leader],
-        "largest_bloc_seats": int(bloc_seats),
-        "blocking_third": model.process.stalled_by_boycott,
-        "president_sessions": model.process.president_sessions,
-        "president_failures": model.process.president_failures,
-        "nominees": model.process.nominees,
-        "max_escalation": int(
-            model.escalation_series[: model.week - model.scenario.clock.start_week + 1].max()
-        ),
-        **{f"weeks_at_level_{k}": int(model.weeks_at_level[k]) for k in LEVELS},
-        "casualties": int(model.casualties),
-        "incumbent_attacks": int(model.incumbent.attacks),
-        "incumbent_survived": bool(model.incumbent.alive or not model.incumbent.present),
-        "incumbent_legitimacy": float(model.incumbent.legitimacy),
-        "pmf_status": model.pmf_status.value,
-        "bloc_switches": int(model.bloc_switches),
-        "final_week": int(model.week),
-    }
-    weights = patron_weights(gov, seats, model.world["alignment"])
-    for p, name in enumerate(model.compiled.patron_names):
-        row[f"patron_weight_{name}"] = float(weights[p]) if formed else 0.0
-    span = model.week - model.scenario.clock.start_week + 1
-    row["escalation_by_week"] = model.escalation_series[:span].tolist()
-    row["grievance_by_week"] = model.grievance_series[:span].round(4).tolist()
-    return row
+LEVELS = tuple(range(len(EscalationLevel)))
 
 
-CATEGORIES = {
-    "government_type": [g.value for g in GovernmentType],
-    "pm_kind": [k.value for k in PMKind],
-    "pmf_status": [s.value for s in PMFStatus],
-    "max_escalation": list(LEVELS),
+class Kind(StrEnum):
+    CATEGORY = "category"  # one of a fixed list of values
+    YES_NO = "yes-no"
+    COUNT = "count"
+    WEEKS = "weeks"  # counted from election day; null when it never happened
+    NUMBER = "number"
+    NAME = "name"  # a faction's or a bloc's name; null for none
+    NAMES = "names"  # a list of factions' names
+    SERIES = "series"  # one value a week, from the start week
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    type: pa.DataType
+    kind: Kind
+    label: str
+    meaning: str
+    categories: tuple[Any, ...] = ()
+    each: str = ""  # "level": one column per rung; "patron": one per patron ({} in name)
+    summarised: bool = False  # printed in the run summary
+    compared: bool = False  # in sim compare's table and the report
+
+
+_I, _F, _B, _S = pa.int64(), pa.float64(), pa.bool_(), pa.string()
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome("formed", _B, Kind.YES_NO, "Government formed",
+            "a government won a confidence vote by the horizon", summarised=True, compared=True),
+    Outcome("weeks_to_government", _I, Kind.WEEKS, "Weeks to government",
+            "weeks from election day to the confidence vote (null: none by the horizon)",
+            summarised=True, compared=True),
+    Outcome("government_type", _S, Kind.CATEGORY, "Government type",
+            "majority (one major list of the consensus community or none left in), consensus "
+            "(all of them in), or none", tuple(GovernmentType.labels()), summarised=True,
+            compared=True),
+    Outcome("pm_kind", _S, Kind.CATEGORY, "Prime minister",
+            "the incumbent, the formateur's own nominee, a compromise figure, or none",
+            tuple(PMKind.labels()), summarised=True, compared=True),
+    Outcome("pm_faction", _S, Kind.NAME, "Prime minister's list",
+            "the list the prime minister comes from (null: none, or a PM without a list)",
+            compared=True),
+    Outcome("coalition", pa.list_(_S), Kind.NAMES, "Coalition",
+            "the lists in the government"),
+    Outcome("coalition_seats", _I, Kind.COUNT, "Coalition seats",
+            "seats held by the government's lists"),
+    Outcome("largest_bloc", _S, Kind.NAME, "Largest bloc",
+            "the largest bloc formed in parliament when the first nominee was charged "
+            "(at the end of the run if none was), or a list standing alone"),
+    Outcome("largest_bloc_seats", _I, Kind.COUNT, "Largest bloc's seats",
+            "its seats at that moment"),
+    Outcome("blocking_third", _B, Kind.YES_NO, "Blocking third",
+            "a boycott denied the presidential quorum at least once", summarised=True,
+            compared=True),
+    Outcome("president_sessions", _I, Kind.COUNT, "Presidential sessions",
+            "sessions convened to elect the president"),
+    Outcome("president_failures", _I, Kind.COUNT, "Failed presidential sessions",
+            "sessions that missed the quorum"),
+    Outcome("nominees", _I, Kind.COUNT, "Nominees", "prime ministers-designate charged"),
+    Outcome("max_escalation", _I, Kind.CATEGORY, "Highest rung",
+            "the highest rung any actor reached (0 politics ... 5 armed conflict)", LEVELS,
+            summarised=True, compared=True),
+    Outcome("weeks_at_level_{}", _I, Kind.COUNT, "Weeks at rung {}",
+            "weeks in which the highest rung was this one", each="level"),
+    Outcome("casualties", _I, Kind.COUNT, "Casualties", "deaths in the run's violence",
+            summarised=True, compared=True),
+    Outcome("incumbent_attacks", _I, Kind.COUNT, "Attacks on the incumbent",
+            "strikes on the caretaker (or re-appointed) prime minister"),
+    Outcome("incumbent_survived", _B, Kind.YES_NO, "Incumbent survived",
+            "he was alive at the end (or there was none)", summarised=True, compared=True),
+    Outcome("incumbent_legitimacy", _F, Kind.NUMBER, "Incumbent's legitimacy",
+            "his legitimacy at the end, in [0, 1]"),
+    Outcome("pmf_status", _S, Kind.CATEGORY, "PMF status",
+            "the PMF's legal mandate at the end: intact, curtailed or dissolved",
+            tuple(PMFStatus.labels()), summarised=True, compared=True),
+    Outcome("bloc_switches", _I, Kind.COUNT, "Bloc switches", "moves between blocs"),
+    Outcome("final_week", _I, Kind.WEEKS, "Final week", "the week the run ended"),
+    Outcome("patron_weight_{}", _F, Kind.NUMBER, "{}'s weight in government",
+            "seat-weighted positive alignment of the government's lists with the patron "
+            "(0 without a government)", each="patron"),
+    Outcome("escalation_by_week", pa.list_(pa.int8()), Kind.SERIES, "Highest rung by week",
+            "the highest rung each week, from the start week"),
+    Outcome("grievance_by_week", pa.list_(pa.float32()), Kind.SERIES, "Mean grievance by week",
+            "seat-weighted mean grievance each week, from the start week"),
+)  # fmt: skip
+BY_NAME = {o.name: o for o in OUTCOMES}
+
+
+@dataclass(frozen=True)
+class PointStatistic:
+    """A number per design point for sensitivity analysis, from one outcome of its runs:
+    the share of runs with ``outcome == value`` ("share") or ``>= value`` ("at_least"),
+    the mean, or the median (a run without the event counting at the horizon)."""
+
+    name: str
+    label: str
+    outcome: str
+    statistic: str
+    value: Any = None
+
+
+POINT_STATISTICS: tuple[PointStatistic, ...] = (
+    PointStatistic("p_formed", "P(government formed)", "formed", "share", True),
+    PointStatistic("p_majority", "P(majority government)", "government_type", "share", "majority"),
+    PointStatistic("p_consensus", "P(consensus government)", "government_type", "share",
+                   "consensus"),
+    PointStatistic("expected_max_escalation", "expected highest escalation", "max_escalation",
+                   "mean"),
+    PointStatistic("p_escalation_4plus", "P(escalation >= 4)", "max_escalation", "at_least", 4),
+    PointStatistic("median_weeks_to_government",
+                   "median weeks to government (none formed = horizon)", "weeks_to_government",
+                   "median"),
+    PointStatistic("p_pmf_dissolved", "P(PMF dissolved)", "pmf_status", "share", "dissolved"),
+)  # fmt: skip
+#: Categories of the category outcomes (and "true" of the yes/no ones), for conditions.
+CATEGORIES: dict[str, list[Any]] = {
+    o.name: list(o.categories) for o in OUTCOMES if o.kind is Kind.CATEGORY
 }
+#: What ``sim compare`` tabulates: each compared outcome's values (None: those found in the
+#: runs), and the statistics of its numeric ones.
+COMPARED_CATEGORIES: dict[str, list[Any] | None] = {
+    o.name: list(o.categories)
+    if o.kind is Kind.CATEGORY
+    else ([True] if o.kind is Kind.YES_NO else None)
+    for o in OUTCOMES
+    if o.compared and o.kind in (Kind.CATEGORY, Kind.YES_NO, Kind.NAME)
+}
+COMPARED_NUMBERS: list[Outcome] = [
+    o for o in OUTCOMES if o.compared and o.kind in (Kind.COUNT, Kind.WEEKS)
+]
 
 
+def columns(outcome: Outcome, patrons: tuple[str, ...]) -> list[str]:
+    """The run-table columns of one outcome."""
+    if outcome.each == "level":
+        return [outcome.name.format(k) for k in LEVELS]
+    if outcome.each == "patron":
+        return [outcome.name.format(p) for p in patrons]
+    return [outcome.name]
+
+
+def label(column: str) -> str:
+    """A run-table column's human label (the column itself if it is not an outcome)."""
+    if column in BY_NAME:
+        return BY_NAME[column].label
+    for o in OUTCOMES:
+        prefix = o.name.split("{}")[0]
+        if o.each and column.startswith(prefix):
+            return o.label.format(column[len(prefix) :])
+    return column
+
+
+def arrow_fields(patrons: tuple[str, ...]) -> list[pa.Field]:
+    """The run table's outcome columns, in order (``sim.results.table_schema``)."""
+    return [pa.field(c, o.type) for o in OUTCOMES for c in columns(o, patrons)]
+
+
+# --------------------------------------------------------------------------- compiled side
+def _raw_dtype() -> np.dtype:
+    """The per-run record compiled code fills: one field per scalar outcome column (codes
+    for categories and names, -1 for none); lists and series travel in their own arrays."""
+    kinds = {_B: np.bool_, _I: np.int64, _F: np.float64, _S: np.int64}
+    fields = []
+    for o in OUTCOMES:
+        if o.kind in (Kind.NAMES, Kind.SERIES) or o.each == "patron":
+            continue
+        dtype = np.int64 if o.kind is Kind.CATEGORY else kinds[o.type]
+        fields += [(c, dtype) for c in columns(o, ())]
+    return np.dtype(fields, align=True)
+
+
+RAW = _raw_dtype()
+
+
+class Raw(NamedTuple):
+    """Arrays of R runs' outcomes, before they become Arrow columns."""
+
+    raw: np.ndarray  # (R,) records of RAW
+    coalition: np.ndarray  # (R, N) bool: members of the government
+    weights: np.ndarray  # (R, P) patrons' weights in the government
+    escalation: np.ndarray  # (R, T) int8 series, valid up to each run's final week
+    grievance: np.ndarray  # (R, T) float32 series
+
+
+@jit
+def record_outcome(
+    world: World,
+    state: State,
+    start_alignment: np.ndarray,
+    raw: np.ndarray,
+    coalition: np.ndarray,
+    weights: np.ndarray,
+    escalation: np.ndarray,
+    grievance: np.ndarray,
+) -> None:
+    """Write one finished run's outcomes into row views of the output arrays. Patrons'
+    weights use the alignments the run started with (a rift after formation does not
+    rewrite who brought the government in)."""
+    run = state.run[0]
+    out = raw[0]
+    formed = run.formed_week >= 0
+    span = run.week - world.clock.start_week + 1
+    out.formed = formed
+    out.weeks_to_government = run.formed_week
+    out.government_type = run.government_type
+    out.pm_kind = run.pm_kind
+    out.pm_faction = run.pm_faction
+    coalition[:] = state.government
+    out.coalition_seats = int((world.seats * state.government).sum())
+    n_blocs = len(world.bloc_leaders)
+    if run.nomination_leader >= 0:
+        leader, bloc, seats = run.nomination_leader, run.nomination_bloc, run.nomination_seats
+    else:
+        leader, seats = largest_bloc(world, state.bloc_of)
+        bloc = state.bloc_of[leader]
+    # names of blocs first, then of lists (sim.outcomes.to_table)
+    out.largest_bloc = bloc if bloc >= 0 else n_blocs + leader
+    out.largest_bloc_seats = int(seats)
+    out.blocking_third = run.stalled_by_boycott
+    out.president_sessions = run.president_sessions
+    out.president_failures = run.president_failures
+    out.nominees = run.nominees
+    out.max_escalation = state.escalation_series[:span].max()
+    out.weeks_at_level_0 = state.weeks_at_level[0]
+    out.weeks_at_level_1 = state.weeks_at_level[1]
+    out.weeks_at_level_2 = state.weeks_at_level[2]
+    out.weeks_at_level_3 = state.weeks_at_level[3]
+    out.weeks_at_level_4 = state.weeks_at_level[4]
+    out.weeks_at_level_5 = state.weeks_at_level[5]
+    out.casualties = run.casualties
+    out.incumbent_attacks = run.incumbent_attacks
+    out.incumbent_survived = run.incumbent_alive or not run.incumbent_present
+    out.incumbent_legitimacy = run.incumbent_legitimacy
+    out.pmf_status = run.pmf_status
+    out.bloc_switches = run.bloc_switches
+    out.final_week = run.week
+    weights[:] = 0.0
+    held = (world.seats * state.government).sum()
+    if formed and held > 0:
+        lever = np.maximum(start_alignment, 0.0)
+        for i in range(len(world.seats)):
+            if state.government[i]:
+                weights += world.seats[i] * lever[i] / held
+    escalation[:span] = state.escalation_series[:span]
+    grievance[:span] = state.grievance_series[:span]
+
+
+def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
+    """Output arrays for ``runs`` runs of a world with n factions and ``span`` weeks."""
+    return Raw(
+        raw=np.zeros(runs, dtype=RAW),
+        coalition=np.zeros((runs, n), dtype=np.bool_),
+        weights=np.zeros((runs, patrons)),
+        escalation=np.zeros((runs, span), dtype=np.int8),
+        grievance=np.zeros((runs, span), dtype=np.float32),
+    )
+
+
+def _lists(values: np.ndarray, lengths: np.ndarray, kind: pa.DataType) -> pa.Array:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    mask = np.arange(values.shape[1]) < lengths[:, None]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[mask], type=kind))
+
+
+def _named(codes: np.ndarray, names: np.ndarray) -> pa.Array:
+    """Names by index, null where the index is -1."""
+    return pa.array(names[np.maximum(codes, 0)], type=pa.string(), mask=codes < 0)
+
+
+def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str, pa.Array]:
+    """The outcome columns of R runs, as Arrow arrays (registry order); ``compiled`` gives
+    the names, ``start_weeks`` each run's first week (where its series begin)."""
+    raw = out.raw
+    labels = {
+        "government_type": GovernmentType,
+        "pm_kind": PMKind,
+        "pmf_status": PMFStatus,
+    }
+    names = np.array(compiled.names, dtype=object)
+    blocs_then_lists = np.array([*compiled.bloc_names, *compiled.names], dtype=object)
+    span = np.maximum(raw["final_week"] - start_weeks + 1, 0)
+    result: dict[str, pa.Array] = {}
+    for o in OUTCOMES:
+        if o.name in labels:
+            words = np.array([m.label for m in sorted(labels[o.name])], dtype=object)
+            result[o.name] = pa.array(words[raw[o.name]], type=pa.string())
+        elif o.name == "pm_faction":
+            result[o.name] = _named(raw[o.name], names)
+        elif o.name == "largest_bloc":
+            result[o.name] = _named(raw[o.name], blocs_then_lists)
+        elif o.name == "coalition":
+            members = out.coalition
+            offsets = np.zeros(len(members) + 1, dtype=np.int32)
+            np.cumsum(members.sum(axis=1), out=offsets[1:])
+            in_government = np.broadcast_to(names, members.shape)[members]  # row by row
+            result[o.name] = pa.ListArray.from_arrays(
+                pa.array(offsets), pa.array(in_government, type=pa.string())
+            )
+        elif o.kind is Kind.SERIES:
+            values = out.escalation if o.name == "escalation_by_week" else out.grievance
+            if o.name == "grievance_by_week":
+                values = values.round(4)
+            result[o.name] = _lists(values, span, o.type.value_type)
+        elif o.each == "patron":
+            for p, patron in enumerate(compiled.patron_names):
+                result[o.name.format(patron)] = pa.array(out.weights[:, p], type=o.type)
+        else:
+            for c in columns(o, ()):
+                values = raw[c]
+                mask = values < 0 if o.kind is Kind.WEEKS else None
+                result[c] = pa.array(values, type=o.type, mask=mask)
+    return result
+
+
+def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
+    """One run's tidy row (``FormationModel.outcome``): the batch's code path, R = 1.
+    ``state`` is the compiled handle (``sim.state.state_ref``)."""
+    world = compiled.world
+    span = world.clock.horizon_weeks - world.clock.start_week + 1
+    out = empty_raw(1, len(compiled.names), len(compiled.patron_names), span)
+    record_outcome(
+        compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
+        out.weights[0], out.escalation[0], out.grievance[0],
+    )  # fmt: skip
+    start = np.array([world.clock.start_week])
+    return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}
+
+
+# --------------------------------------------------------------------------- summaries
 def wilson_interval(successes: float, n: float, z: float = 1.959964) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (good at small n and near 0 or 1)."""
     if n <= 0:
@@ -78,45 +368,67 @@ def wilson_interval(successes: float, n: float, z: float = 1.959964) -> tuple[fl
     return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
 
 
+SUMMARISED = [o for o in OUTCOMES if o.summarised]
+
+
 class OutcomeTally:
     """Streaming summary of run rows: counts and histograms, constant memory."""
 
-    COLUMNS: ClassVar[list[str]] = [
-        *CATEGORIES,
-        "formed",
-        "weeks_to_government",
-        "blocking_third",
-        "casualties",
-        "incumbent_survived",
-        "error",
-    ]
+    COLUMNS = [o.name for o in SUMMARISED] + ["error"]
 
     def __init__(self) -> None:
         self.n = 0
         self.failed = 0
-        self.counts = {key: dict.fromkeys(values, 0) for key, values in CATEGORIES.items()}
+        self.counts = {
+            o.name: dict.fromkeys(o.categories, 0) for o in SUMMARISED if o.kind is Kind.CATEGORY
+        }
+        self.yes = {o.name: 0 for o in SUMMARISED if o.kind is Kind.YES_NO}
         self.weeks = np.zeros(1, dtype=np.int64)  # histogram of weeks_to_government
-        self.formed = 0
-        self.blocking_third = 0
         self.casualties = 0
-        self.survived = 0
 
-    def add(self, row: dict) -> None:
+    def add(self, row: dict[str, Any]) -> None:
         if row.get("error"):
             self.failed += 1
             return
         self.n += 1
-        for key in CATEGORIES:
-            self.counts[key][row[key]] += 1
+        for key, counts in self.counts.items():
+            counts[row[key]] += 1
+        for key in self.yes:
+            self.yes[key] += bool(row[key])
         if row["formed"]:
-            self.formed += 1
             w = int(row["weeks_to_government"])
             if w >= len(self.weeks):
                 self.weeks = np.pad(self.weeks, (0, w + 1 - len(self.weeks)))
             self.weeks[w] += 1
-        self.blocking_third += bool(row["blocking_third"])
         self.casualties += int(row["casualties"])
-        self.survived += bool(row["incumbent_survived"])
+
+    def add_rows(self, rows: Iterator[dict[str, Any]]) -> None:
+        for row in rows:
+            self.add(row)
+
+    def add_table(self, table: pa.Table) -> None:
+        """Add a chunk's rows (an Arrow table of the run table's columns), column by
+        column: the same tally as ``add`` for each row, without a Python object a row."""
+        ok = table["error"].is_null().to_numpy(zero_copy_only=False)
+        self.failed += int((~ok).sum())
+        self.n += int(ok.sum())
+        for key, counts in self.counts.items():
+            values, found = np.unique(
+                table[key].to_numpy(zero_copy_only=False)[ok], return_counts=True
+            )
+            for value, k in zip(values.tolist(), found.tolist(), strict=True):
+                counts[value] += k
+        for key in self.yes:
+            self.yes[key] += int(table[key].to_numpy(zero_copy_only=False)[ok].sum())
+        formed = table["formed"].to_numpy(zero_copy_only=False)[ok].astype(bool)
+        weeks = table["weeks_to_government"].to_numpy(zero_copy_only=False)[ok][formed]
+        histogram = np.bincount(weeks.astype(np.int64), minlength=len(self.weeks))
+        self.weeks = np.pad(self.weeks, (0, len(histogram) - len(self.weeks))) + histogram
+        self.casualties += int(table["casualties"].to_numpy(zero_copy_only=False)[ok].sum())
+
+    @property
+    def formed(self) -> int:
+        return self.yes["formed"]
 
     def median_weeks(self) -> float | None:
         """Median weeks to government over *all* runs, a run without a government by the
@@ -136,10 +448,6 @@ class OutcomeTally:
         for key, counts in self.counts.items():
             for value, k in counts.items():
                 out.append((key, str(value), k / max(self.n, 1), wilson_interval(k, self.n)))
-        for key, k in (
-            ("formed", self.formed),
-            ("blocking_third", self.blocking_third),
-            ("incumbent_survived", self.survived),
-        ):
+        for key, k in self.yes.items():
             out.append((key, "true", k / max(self.n, 1), wilson_interval(k, self.n)))
         return out

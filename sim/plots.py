@@ -15,6 +15,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from sim.compare import CATEGORICAL, Batch, CompareError, as_batches, numeric_values
+from sim.outcomes import label
 from sim.safe_text import plain
 
 FAN_BANDS = ((0.05, 0.95, 0.18, "90%"), (0.25, 0.75, 0.35, "50%"))
@@ -38,9 +39,9 @@ def _panels(probs: pd.DataFrame, outcomes: list[str]) -> list[tuple[str, list[tu
     for outcome in outcomes:
         values = list(dict.fromkeys(probs.loc[probs["outcome"] == outcome, "value"]))
         if CATEGORICAL.get(outcome) == [True]:
-            events.append((outcome.replace("_", " "), outcome, "true"))
+            events.append((label(outcome), outcome, "true"))
         else:
-            panels.append((outcome, [(v, outcome, v) for v in values]))
+            panels.append((label(outcome), [(v, outcome, v) for v in values]))
     return panels + ([("yes/no outcomes", events)] if events else [])
 
 

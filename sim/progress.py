@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 
 def _eta(seconds: float) -> str:
@@ -37,7 +38,7 @@ class Progress:
         self.resuming = resuming
         self.stream = stream or sys.stderr
         self.start_done = already
-        self._bar = None
+        self._bar: Any = None  # a rich Progress on a terminal
         self._task = None
         self._t0 = 0.0
         self._last = 0.0

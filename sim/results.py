@@ -11,6 +11,7 @@ rot, stray files and duplicated runs are handled in ``sim.parts``.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 import json
 import os
 import platform
@@ -21,10 +22,12 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow.dataset as ds
 
 from sim.directory import (
     LOCK,
@@ -34,6 +37,7 @@ from sim.directory import (
     clear_stale,
     locked,
 )
+from sim.outcomes import arrow_fields
 from sim.outputs import BatchError, OutputError, ResultsError, reason
 from sim.parts import (
     READ_ERRORS,
@@ -84,6 +88,8 @@ def checked_parts(out: str | Path) -> list[Path]:
 
 
 def _dataset(out: str | Path) -> ds.Dataset:
+    import pyarrow.dataset as ds  # (with pandas) only when a batch is read back
+
     return ds.dataset([str(p) for p in checked_parts(out)], format="parquet")
 
 
@@ -215,7 +221,8 @@ def new_manifest(exp, previous: dict | None, started: datetime, backend: str) ->
 
 
 def table_schema(patrons: tuple[str, ...], sweep_keys: list[str]) -> pa.Schema:
-    """The run table's columns: ids, sweep values, outcomes (``sim.outcomes``), error.
+    """The run table's columns: ids, sweep values, outcomes (``sim.outcomes.OUTCOMES``),
+    error.
 
     Fixed rather than inferred, so every part of a batch has the same schema even when a
     part holds only failed runs (whose outcome columns are null).
@@ -227,35 +234,11 @@ def table_schema(patrons: tuple[str, ...], sweep_keys: list[str]) -> pa.Schema:
     if sweep_keys:
         fields.append(("point", pa.int64()))
         fields += [(k, pa.float64()) for k in sweep_keys]
-    fields += [
-        ("formed", pa.bool_()),
-        ("weeks_to_government", pa.int64()),
-        ("government_type", pa.string()),
-        ("pm_kind", pa.string()),
-        ("pm_faction", pa.string()),
-        ("coalition", pa.list_(pa.string())),
-        ("coalition_seats", pa.int64()),
-        ("largest_bloc", pa.string()),
-        ("largest_bloc_seats", pa.int64()),
-        ("blocking_third", pa.bool_()),
-        ("president_sessions", pa.int64()),
-        ("president_failures", pa.int64()),
-        ("nominees", pa.int64()),
-        ("max_escalation", pa.int64()),
-        *[(f"weeks_at_level_{k}", pa.int64()) for k in range(6)],
-        ("casualties", pa.int64()),
-        ("incumbent_attacks", pa.int64()),
-        ("incumbent_survived", pa.bool_()),
-        ("incumbent_legitimacy", pa.float64()),
-        ("pmf_status", pa.string()),
-        ("bloc_switches", pa.int64()),
-        ("final_week", pa.int64()),
-        *[(f"patron_weight_{p}", pa.float64()) for p in patrons],
-        ("escalation_by_week", pa.list_(pa.int8())),
-        ("grievance_by_week", pa.list_(pa.float32())),
-        ("error", pa.string()),
-    ]
-    return pa.schema(fields)
+    return pa.schema(
+        [pa.field(name, kind) for name, kind in fields]
+        + arrow_fields(patrons)
+        + [pa.field("error", pa.string())]
+    )
 
 
 def _fsync_dir(path: Path) -> None:
@@ -272,24 +255,23 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_part(rows: list[dict], schema: pa.Schema, runs_dir: Path) -> Path:
+def write_part(rows: pa.Table, schema: pa.Schema, runs_dir: Path) -> Path:
     """Write one part atomically: a temporary file, fsynced, renamed into place.
 
     A reader (or a resumed batch) sees either the whole part or none of it, even after
-    kill -9. Keys of a row outside the schema are an error rather than a silent drop, so a
-    new outcome added to the model cannot vanish from the table unnoticed.
+    kill -9. Columns outside the schema are an error rather than a silent drop, so a new
+    outcome added to the model cannot vanish from the table unnoticed.
     """
-    extra = {k for row in rows for k in row} - set(schema.names)
+    extra = set(rows.column_names) - set(schema.names)
     if extra:
         raise ValueError(
             f"run rows carry columns the table schema lacks: {sorted(extra)} "
-            "(add them to sim.results.table_schema)"
+            "(declare them in sim.outcomes.OUTCOMES)"
         )
-    rows = sorted(rows, key=lambda r: r["run_id"])
-    first, last = rows[0]["run_id"], rows[-1]["run_id"]
+    table = rows.sort_by("run_id").select(schema.names).cast(schema)
+    first, last = table["run_id"][0].as_py(), table["run_id"][-1].as_py()
     final = runs_dir / f"part-{first:09d}-{last:09d}.parquet"
     tmp = runs_dir / f".{final.name}.{os.getpid()}.tmp"
-    table = pa.Table.from_pylist(rows, schema=schema)
     with _no_leftover(tmp, final):
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as fh:

@@ -213,7 +213,7 @@ def _shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _describe(error: dict, model: Any) -> str:
+def _describe(error: Any, model: Any) -> str:
     kind, loc = error["type"], error["loc"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc)
@@ -325,3 +325,43 @@ def load_cached(path: str | Path) -> Scenario:
     p = Path(path)
     mtime = p.stat().st_mtime if p.is_file() else -1.0
     return _cached(str(p), mtime)[0]
+
+
+# --------------------------------------------------------------------------- overrides
+def with_overrides(scenario: Scenario | str | Path, overrides: dict[str, Any]) -> Scenario:
+    """A scenario with values replaced by dotted key (``{"patrons.iran.mediation": 0.3}``),
+    validated like the file itself: a key that names nothing, or a value the key does not
+    allow, is a ScenarioError naming the key. Loaded once per process for a given file
+    and set of overrides (``mesa.batch_run`` builds many models from the same ones)."""
+    plain = tuple(sorted((k, v.item() if hasattr(v, "item") else v) for k, v in overrides.items()))
+    if isinstance(scenario, Scenario):
+        raw = scenario.model_dump(mode="python")
+        return _override(raw, {}, "<scenario>", plain)
+    p = Path(scenario)
+    mtime = p.stat().st_mtime if p.is_file() else -1.0
+    return _overridden_file(str(p), mtime, plain)
+
+
+@lru_cache(maxsize=256)
+def _overridden_file(path: str, mtime: float, plain: tuple[tuple[str, Any], ...]) -> Scenario:
+    raw, origin = resolve_raw(path)
+    return _override(raw, origin, path, plain)
+
+
+def _override(
+    raw: dict, origin: dict[str, str], file: str, plain: tuple[tuple[str, Any], ...]
+) -> Scenario:
+    from sim.sweep import get_dotted, set_dotted
+
+    for key, value in plain:
+        try:
+            get_dotted(raw, key)
+        except KeyError:
+            raise ScenarioError(
+                file,
+                key,
+                "no such scenario key (use a dotted key such as 'patrons.iran.mediation')",
+            ) from None
+        raw = set_dotted(raw, key, value)
+        origin = {**origin, key: f"{file} (override)"}
+    return validate(raw, origin, file)

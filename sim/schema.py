@@ -9,7 +9,7 @@ Loading, ``extends`` and error messages live in ``sim.scenario``.
 from __future__ import annotations
 
 import itertools
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -69,7 +69,10 @@ Label = Annotated[str, AfterValidator(_label)]
 #: A faction's, patron's or bloc's name: printable, and usable in a dotted key.
 Name = Annotated[str, AfterValidator(_name)]
 Names = Annotated[tuple[str, ...], BeforeValidator(_list_to_tuple)]
-CommunityName = Literal[tuple(c.value for c in Community)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    CommunityName = str
+else:
+    CommunityName = Literal[tuple(c.value for c in Community)]
 
 
 class Section(BaseModel):
@@ -143,7 +146,8 @@ class Incumbent(Section):
     resolve: Unit
     security_capacity: Unit
     positions: Positions
-    alignment: dict[str, Signed] = Field(default_factory=dict)
+    # his patrons act through their own keys (patrons.NAME.backs_incumbent), so he has no
+    # alignment of his own: v1 accepted one and never read it
     supported_by: Names = ()
     nomination_probability: Unit
     attacks_enabled: bool = True
@@ -275,13 +279,8 @@ def check_rules(sc: Scenario) -> list[tuple[str, str]]:
         check_faction("incumbent.faction", inc.faction)
     for i, value in enumerate(inc.supported_by):
         check_faction(f"incumbent.supported_by[{i}]", value)
-    for patron in inc.alignment:
-        if patron not in sc.patrons:
-            problems.append(
-                (f"incumbent.alignment.{patron}", f"no such patron; patrons: {patrons}")
-            )
-    for pname, patron in sc.patrons.items():
-        for i, value in enumerate(patron.backs):
+    for pname, backer in sc.patrons.items():
+        for i, value in enumerate(backer.backs):
             check_faction(f"patrons.{pname}.backs[{i}]", value)
     problems += _bloc_problems(sc.blocs, check_faction)
     thresholds = sc.escalation.thresholds

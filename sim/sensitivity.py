@@ -37,6 +37,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from sim.batch import BatchResult, prepare, run_batch
+from sim.outcomes import POINT_STATISTICS
 from sim.ranges import Range, parse_ranges, select
 from sim.results import ResultsError, load_results
 from sim.safe_text import plain
@@ -50,24 +51,9 @@ COLUMNS = {
     "morris": ["mu_star", "mu_star_conf", "sigma", "mu"],
     "sobol": ["S1", "S1_conf", "ST", "ST_conf"],
 }
-OUTCOMES = {
-    "p_formed": "P(government formed)",
-    "p_majority": "P(majority government)",
-    "p_consensus": "P(consensus government)",
-    "expected_max_escalation": "expected highest escalation",
-    "p_escalation_4plus": "P(escalation >= 4)",
-    "median_weeks_to_government": "median weeks to government (none formed = horizon)",
-    "p_pmf_dissolved": "P(PMF dissolved)",
-}
-RUN_COLUMNS = [
-    "point",
-    "formed",
-    "government_type",
-    "max_escalation",
-    "weeks_to_government",
-    "pmf_status",
-    "error",
-]
+#: The outcomes analysed, one number per design point (sim.outcomes.POINT_STATISTICS).
+OUTCOMES = {s.name: s.label for s in POINT_STATISTICS}
+RUN_COLUMNS = ["point", *dict.fromkeys(s.outcome for s in POINT_STATISTICS), "error"]
 SUBDIR = "sensitivity"
 TOP = 5
 # Seed streams besides the batch's runs (which use spawn keys 0..replicates-1).
@@ -167,24 +153,26 @@ def point_outcomes(runs: pd.DataFrame, horizons: list[int]) -> tuple[pd.DataFram
             "see the 'error' column of the run table"
         )
     horizon = np.asarray(horizons, dtype=float)[ok["point"].to_numpy()]
-    weeks = ok["weeks_to_government"].astype(float).to_numpy()
-    per_run = pd.DataFrame(
-        {
-            "point": ok["point"].to_numpy(),
-            "p_formed": ok["formed"].astype(float).to_numpy(),
-            "p_majority": (ok["government_type"] == "majority").astype(float).to_numpy(),
-            "p_consensus": (ok["government_type"] == "consensus").astype(float).to_numpy(),
-            "expected_max_escalation": ok["max_escalation"].astype(float).to_numpy(),
-            "p_escalation_4plus": (ok["max_escalation"] >= 4).astype(float).to_numpy(),
-            "median_weeks_to_government": np.where(np.isnan(weeks), horizon, weeks),
-            "p_pmf_dissolved": (ok["pmf_status"] == "dissolved").astype(float).to_numpy(),
-        }
-    )
+    per_run = pd.DataFrame({"point": ok["point"].to_numpy()})
+    for stat in POINT_STATISTICS:
+        column = ok[stat.outcome]
+        if stat.statistic == "share":
+            values = (column == stat.value).astype(float).to_numpy()
+        elif stat.statistic == "at_least":
+            values = (column >= stat.value).astype(float).to_numpy()
+        elif stat.statistic == "median":  # runs without the event count at the horizon
+            weeks = column.astype(float).to_numpy()
+            values = np.where(np.isnan(weeks), horizon, weeks)
+        else:
+            values = column.astype(float).to_numpy()
+        per_run[stat.name] = values
     grouped = per_run.groupby("point")
     means = grouped.mean()
-    means["median_weeks_to_government"] = grouped["median_weeks_to_government"].median()
     se2 = grouped.var(ddof=1).div(counts, axis=0)
-    se2["median_weeks_to_government"] = np.nan  # no simple standard error for a median
+    for stat in POINT_STATISTICS:
+        if stat.statistic == "median":
+            means[stat.name] = grouped[stat.name].median()
+            se2[stat.name] = np.nan  # no simple standard error for a median
     means.insert(0, "runs", counts)
     return means[["runs", *OUTCOMES]], se2[list(OUTCOMES)]
 

@@ -121,7 +121,7 @@ def with_value(raw: dict, key: str, value: Any) -> dict:
     def copy_along(node: Any, depth: int) -> Any:
         if depth == len(steps):
             return value
-        out = list(node) if isinstance(node, list) else dict(node)
+        out: Any = list(node) if isinstance(node, list) else dict(node)
         out[steps[depth]] = copy_along(node[steps[depth]], depth + 1)
         return out
 

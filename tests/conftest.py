@@ -39,3 +39,21 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cwd=cwd or ROOT,
         check=False,
     )
+
+
+def plant_failures(monkeypatch, fail) -> None:
+    """Make the batch engine's runs fail where ``fail(seed)`` says so: ``fail`` returns
+    nothing for a seed that runs, or raises (or kills its process) for one that does not.
+    The engine's compiled loop (``sim.replicates.simulate_runs``) is wrapped, so forked
+    workers inherit the failures; a chunk holding a failing seed is then run one seed at a
+    time, as after any failure."""
+    import sim.replicates
+
+    real = sim.replicates.simulate_runs
+
+    def fragile(world, start, seeds, out):
+        for seed in seeds:
+            fail(int(seed))
+        return real(world, start, seeds, out)
+
+    monkeypatch.setattr(sim.replicates, "simulate_runs", fragile)

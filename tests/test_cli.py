@@ -18,13 +18,12 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import BASELINE, ROOT, run_cli
+from conftest import BASELINE, ROOT, plant_failures, run_cli
 
 import sim
 import sim.batch
 from sim.batch import prepare, run_batch
 from sim.cli import build_parser, main
-from sim.model import FormationModel
 from sim.results import MANIFEST, RUNS_DIR, load_manifest, load_results, part_paths
 
 
@@ -104,12 +103,11 @@ def test_a_directory_with_another_batch_is_refused_unless_overwrite(
 def test_failed_runs_are_recorded_counted_and_set_the_exit_status(tmp_path, monkeypatch, capsys):
     bad = {sim.batch.run_seed(prepare(BASELINE).seed, 1)}
 
-    def fragile(scenario, seed, record_series):
+    def fail(seed):
         if seed in bad:
             raise ValueError("planted")
-        return FormationModel(scenario, seed=seed, record_series=record_series)
 
-    monkeypatch.setattr(sim.batch, "FormationModel", fragile)
+    plant_failures(monkeypatch, fail)
     out = tmp_path / "b"
     status = main(["run", str(BASELINE), "--runs", "6", "--workers", "2", "--out", str(out)])
     captured = capsys.readouterr()
@@ -224,6 +222,7 @@ def test_bad_sweep_options_are_one_line_errors(tmp_path, capsys, args, message):
     assert not out.exists()
 
 
+@pytest.mark.slow  # real interpreters: about 2.5 s
 def test_a_closed_stdout_is_not_a_traceback(tmp_path):
     proc = subprocess.Popen(
         [
@@ -256,6 +255,7 @@ def test_default_output_directory_is_results_slash_name(tmp_path, monkeypatch):
     assert manifest["runs"] == 2 and manifest["status"] == "complete"
 
 
+@pytest.mark.slow  # a real interpreter on a pseudo-terminal: about 2.5 s
 def test_progress_is_a_bar_with_rate_and_eta_on_a_terminal(tmp_path):
     """stderr on a pseudo-terminal: a live bar there, and only the summary on stdout."""
     pty = pytest.importorskip("pty")
@@ -342,7 +342,7 @@ def test_every_argument_of_every_command_has_help_text():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(commands.choices) == {
-        "run", "sweep", "sensitivity", "discover", "compare", "report", "validate"
+        "run", "sweep", "sensitivity", "discover", "compare", "report", "validate", "processes"
     }  # fmt: skip
     for name, sub in [("sim", parser), *commands.choices.items()]:
         for action in sub._actions:

@@ -18,14 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import BASELINE
+from conftest import BASELINE, plant_failures
 
 import sim.batch
 import sim.outputs
 import sim.results
 from sim.batch import BatchError, prepare, run_batch
 from sim.cli import main
-from sim.model import FormationModel
 from sim.parts import BatchWarning
 from sim.results import MANIFEST, RUNS_DIR, ResultsError, load_results, part_paths
 
@@ -59,12 +58,11 @@ def tree(path: Path) -> dict[str, bytes | None]:
 
 # --------------------------------------------------------------------------- dead workers
 def _poisoned(seed_to_kill: int, parent: int):
-    def model(scenario, seed, record_series):
+    def fail(seed):
         if seed == seed_to_kill and os.getpid() != parent:  # never the test process itself
             os.kill(os.getpid(), signal.SIGKILL)
-        return FormationModel(scenario, seed=seed, record_series=record_series)
 
-    return model
+    return fail
 
 
 def test_a_chunk_that_kills_its_worker_every_time_stops_the_batch_and_a_rerun_finishes(
@@ -73,7 +71,7 @@ def test_a_chunk_that_kills_its_worker_every_time_stops_the_batch_and_a_rerun_fi
     """Three broken pools on the same chunk: exit 1 with one error line (after a warning
     per dead worker); the finished parts stay and the same command completes the batch."""
     poison = sim.batch.run_seed(prepare(BASELINE).seed, 7)
-    monkeypatch.setattr(sim.batch, "FormationModel", _poisoned(poison, os.getpid()))
+    plant_failures(monkeypatch, _poisoned(poison, os.getpid()))
     out = tmp_path / "b"
     argv = ["run", str(BASELINE), "--runs", str(RUNS), "--workers", "2", "--chunk-size", "2"]
     argv += ["--quiet", "--out", str(out)]
@@ -86,7 +84,7 @@ def test_a_chunk_that_kills_its_worker_every_time_stops_the_batch_and_a_rerun_fi
     with pytest.warns(UserWarning, match="incomplete"):
         kept = load_results(out)
     assert 7 not in kept["run_id"].tolist() and len(kept) < RUNS
-    monkeypatch.setattr(sim.batch, "FormationModel", FormationModel)
+    monkeypatch.undo()  # the poison is gone
     assert main(argv) == 0
     pd.testing.assert_frame_equal(load_results(out), reference)
 

@@ -11,8 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.agents import Faction
 from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind, Stage
+from sim.processes import blocs, sessions
 from sim.scenario import load_scenario, resolve_raw, validate
+from sim.state import State, state_ref
+from sim.streams import uniform
 from sim.sweep import set_dotted
 from tests.conftest import BASELINE, SCENARIOS
 
@@ -32,14 +36,47 @@ def test_same_seed_same_run_different_seed_different_run():
     assert len({tuple(o["escalation_by_week"]) for o in others}) > 1
 
 
+def test_rng_is_an_alias_of_seed():
+    assert sim.FormationModel(BASE, rng=11).run().outcome() == outcome(BASE, 11)
+
+
 def test_model_class_exported_and_records_weekly_series():
     model = sim.FormationModel(str(BASELINE), seed=3)
     model.run()
     frame = model.datacollector.get_model_vars_dataframe()
-    assert len(frame) == model.week - BASE.clock.start_week + 1
+    weeks = model.week - BASE.clock.start_week + 1
+    assert len(frame) == weeks
+    assert frame["week"].tolist() == list(range(BASE.clock.start_week, model.week + 1))
     assert {"max_escalation", "mean_grievance", "largest_bloc_seats", "stage"} <= set(frame)
     assert frame["max_escalation"].between(0, 5).all()
+    assert frame["formed"].iloc[-1] == model.formed
     assert len(model.factions) == len(BASE.factions) and len(model.patrons) == 3
+    # the per-faction reporter: one row a faction a week, keyed by the week
+    agents = model.datacollector.get_agenttype_vars_dataframe(Faction)
+    assert len(agents) == weeks * len(BASE.factions)
+    assert set(agents["week"]) == set(frame["week"])
+    assert agents.groupby("week")["faction"].nunique().eq(len(BASE.factions)).all()
+    last = agents[agents["week"] == model.week].set_index("faction")
+    for faction in model.factions:
+        assert last.loc[faction.name, "grievance"] == faction.grievance
+        assert last.loc[faction.name, "in_government"] == faction.in_government
+
+
+def test_the_models_views_read_its_state():
+    model = sim.FormationModel(BASE, seed=5, record_series=False).run()
+    run = model.state.run[0]
+    assert model.week == run["week"] == model.run_state.week
+    assert model.stage == Stage(run["stage"])
+    assert model.formed == (run["formed_week"] >= 0)
+    assert model.pmf_status == PMFStatus(run["pmf_status"])
+    weights = model.world.seats
+    assert model.mean_grievance() == np.float64(weights @ model.state.grievance / weights.sum())
+    leader, seats = model.largest_bloc()
+    bloc = model.state.bloc_of[leader]
+    members = model.state.bloc_of == bloc if bloc >= 0 else np.arange(len(weights)) == leader
+    assert seats == weights[members].sum()
+    assert model.incumbent.alive == bool(run["incumbent_alive"])
+    assert model.incumbent.legitimacy == run["incumbent_legitimacy"]
 
 
 def test_mesa_batch_run_works_directly():
@@ -53,7 +90,8 @@ def test_mesa_batch_run_works_directly():
         display_progress=False,
     )
     assert len(results) == 2
-    assert {"max_escalation", "government_type", "RunId"} <= set(results[0])
+    assert {"max_escalation", "government_type", "RunId", "seed"} <= set(results[0])
+    assert [r["seed"] for r in results] == [1, 2]
 
 
 def test_agents_are_views_of_the_scenario():
@@ -61,45 +99,115 @@ def test_agents_are_views_of_the_scenario():
     by_name = {f.name: f for f in model.factions}
     for name, faction in BASE.factions.items():
         assert by_name[name].seats == faction.seats
+        assert by_name[name].previous_seats == faction.previous_seats
         assert isinstance(by_name[name].escalation, EscalationLevel)
+        assert by_name[name].positions["pmf_mandate"] == faction.positions.pmf_mandate
     assert by_name["state_of_law"].bloc == "coordination_framework"
+    assert by_name["kdp"].bloc is None
+    patrons = {p.name: p for p in model.patrons}
+    assert patrons["iran"].mediation == BASE.patrons["iran"].mediation
+    assert set(patrons["iran"].patience) == set(BASE.factions)
+    assert model.incumbent.present and model.incumbent.attacks == 0
 
 
 def test_no_faction_name_appears_in_code():
     names = {n for path in SCENARIOS.glob("*.toml") for n in load_scenario(path).factions}
-    code = "\n".join(p.read_text() for p in Path(sim.__file__).parent.glob("*.py"))
-    found = [n for n in names if re.search(rf"\b{re.escape(n)}\b", code)]
+    files = sorted(Path(sim.__file__).parent.rglob("*.py"))
+    assert any(p.parent.name == "processes" for p in files), "the processes are scanned too"
+    code = "\n".join(p.read_text() for p in files)
+    words = set(re.findall(r"\w+", code))
+
+    def appears(name: str) -> bool:
+        if re.fullmatch(r"\w+", name):
+            return name in words
+        return re.search(rf"\b{re.escape(name)}\b", code) is not None
+
+    found = [n for n in names if appears(n)]
     assert not found
+
+
+# --------------------------------------------------------------------------- invariants
+def snapshot(model) -> State:
+    return State(*(a.copy() for a in model.state))
+
+
+def seats_present(model, before: State, president: bool) -> float:
+    """Recompute the attendance of the session this week's step held, from the state the
+    week started with: draws are keyed by (week, slot, actor), so the same session comes
+    out. Blocs move first (sim.model.one_week), then the session is held."""
+    ref, streams = model.compiled.ref, model.streams
+    copy = State(*(a.copy() for a in before))
+    handle = state_ref(copy)
+    copy.run[0]["week"] += 1
+    blocs.step(ref, handle, streams.blocs)
+    rules = model.scenario.parliament
+    if president:
+        week = int(copy.run[0]["week"])
+        assert uniform(streams.sessions, week, sessions.CONVENED, 0) < rules.session_probability
+        return sessions.attendance(
+            ref, handle, streams.sessions, True, rules.president_quorum, False
+        )
+    return sessions.attendance(ref, handle, streams.sessions, False, rules.speaker_majority, True)
+
+
+def check_step(model, before: State) -> None:
+    """What one week may change: the sequence only moves on with a quorum present."""
+    rules = model.scenario.parliament
+    was, now = Stage(before.run[0]["stage"]), model.stage
+    if was < Stage.PRESIDENT <= now:  # parliament may sit and elect its speaker in one week
+        assert now == Stage.PRESIDENT
+        assert model.week >= model.scenario.clock.first_session_week
+        assert seats_present(model, before, False) >= rules.speaker_majority
+    if was == Stage.PRESIDENT and now != Stage.PRESIDENT:
+        # no president without quorum
+        assert now == Stage.NOMINATION
+        assert seats_present(model, before, True) >= rules.president_quorum
+    held = model.run_state.president_sessions - before.run[0]["president_sessions"]
+    if held and now == Stage.PRESIDENT:
+        # and a session that missed the quorum did miss it (the recount is the session's)
+        assert model.run_state.president_failures == before.run[0]["president_failures"] + 1
+        assert seats_present(model, before, True) < rules.president_quorum
+    assert now >= was or (was == Stage.CABINET and now == Stage.NOMINATION)
+    assert model.run_state.casualties >= before.run[0]["casualties"]
+    assert model.run_state.pmf_status - before.run[0]["pmf_status"] in (0, 1)
+    if model.run_state.pmf_status != before.run[0]["pmf_status"]:
+        assert model.run_state.government_type == GovernmentType.MAJORITY
 
 
 def check_invariants(model):
     sc = model.scenario
-    seats = model.world["seats"]
+    seats = model.world.seats
+    state, run = model.state, model.run_state
     assert seats.sum() == sc.parliament.size  # seats are conserved
     assert np.array_equal(seats, [f.seats for f in sc.factions.values()])
-    proc = model.process
-    if proc.stage >= Stage.NOMINATION:
-        # no president without quorum
-        assert proc.president_elected_with is not None
-        assert proc.president_elected_with >= sc.parliament.president_quorum
-    if model.formed_week is not None:
+    if model.formed:
         # no government without a confidence majority
-        assert model.confidence_yes >= sc.parliament.confidence_majority
-        assert seats[model.government].sum() >= sc.parliament.confidence_majority
-        assert proc.stage == Stage.FORMED
-    st_ = model.state
-    assert ((st_["grievance"] >= 0) & (st_["grievance"] <= 1)).all()
-    assert ((st_["legitimacy"] >= 0) & (st_["legitimacy"] <= 1)).all()
-    assert ((st_["levels"] >= 0) & (st_["levels"] <= 5)).all()
+        assert run.confidence_yes >= sc.parliament.confidence_majority
+        assert seats[state.government].sum() >= sc.parliament.confidence_majority
+        assert model.stage == Stage.FORMED
+        assert run.government_type != GovernmentType.NONE and run.pm_kind != PMKind.NONE
+    else:
+        assert not state.government.any() and run.government_type == GovernmentType.NONE
+    assert ((state.grievance >= 0) & (state.grievance <= 1)).all()
+    assert ((state.legitimacy >= 0) & (state.legitimacy <= 1)).all()
+    assert ((state.levels >= 0) & (state.levels <= 5)).all()
+    assert ((state.patience >= 0) & (state.patience <= 1)).all()
+    assert ((state.alignment >= -1) & (state.alignment <= 1)).all()
+    assert state.levels[-1] <= sc.escalation.street_cap or model.week == sc.clock.start_week
     assert 0 <= model.incumbent.legitimacy <= 1
+    # leaders stay with the blocs they lead
+    for b, leader in enumerate(model.world.bloc_leaders):
+        assert state.bloc_of[leader] == b
     row = model.outcome()
     for key, value in row.items():
         if key.startswith("patron_weight_"):
             assert 0.0 <= value <= 1.0
-    assert GovernmentType(row["government_type"]) and PMKind(row["pm_kind"])
-    assert PMFStatus(row["pmf_status"])
+    assert GovernmentType[row["government_type"].upper()] == run.government_type
+    assert PMKind[row["pm_kind"].upper()] == run.pm_kind
+    assert PMFStatus[row["pmf_status"].upper()] == run.pmf_status
     assert sum(row[f"weeks_at_level_{k}"] for k in range(6)) == model.week - sc.clock.start_week
     assert row["formed"] == (row["government_type"] != "none")
+    assert row["coalition_seats"] == seats[state.government].sum()
 
 
 PERTURB = {
@@ -118,6 +226,15 @@ PERTURB = {
 }
 
 
+def run_checked(model) -> None:
+    check_invariants(model)
+    while model.running:
+        before = snapshot(model)
+        model.step()
+        check_step(model, before)
+        check_invariants(model)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32),
@@ -129,18 +246,25 @@ def test_invariants_hold_over_seeds_and_perturbed_parameters(seed, changes):
     raw = RAW
     for key, value in changes.items():
         raw = set_dotted(raw, key, value)
-    model = sim.FormationModel(validate(raw), seed=seed, record_series=False)
-    while model.running:
-        model.step()
-        check_invariants(model)
+    run_checked(sim.FormationModel(validate(raw), seed=seed, record_series=False))
+
+
+def test_the_sequence_moves_on_in_baseline_runs():
+    """The invariants above are not vacuous: the baseline's runs elect a speaker and a
+    president and form governments (and check_step checks each of those weeks)."""
+    stages = []
+    for seed in range(10):
+        model = sim.FormationModel(BASE, seed=seed, record_series=False)
+        run_checked(model)
+        stages.append(model.stage)
+    assert Stage.FORMED in stages
 
 
 def test_stress_scenario_runs_with_forty_factions():
     sc = load_scenario(SCENARIOS / "stress_40_factions.toml")
     assert len(sc.factions) == 40
     for seed in range(3):
-        model = sim.FormationModel(sc, seed=seed, record_series=False).run()
-        check_invariants(model)
+        run_checked(sim.FormationModel(sc, seed=seed, record_series=False))
 
 
 def test_other_elections_need_no_code_changes():
@@ -156,14 +280,32 @@ def test_other_elections_need_no_code_changes():
     raw = set_dotted(raw, "clock.start_week", 0)
     sc = validate(raw)
     for seed in range(40):
-        model = sim.FormationModel(sc, seed=seed, record_series=False).run()
-        check_invariants(model)
+        model = sim.FormationModel(sc, seed=seed, record_series=False)
+        if seed < 10:
+            run_checked(model)  # week by week
+        else:
+            check_invariants(model.run())
         row = model.outcome()
         assert row["incumbent_attacks"] == 0
         assert len(row["escalation_by_week"]) == model.week + 1  # from election day
         if row["pm_kind"] == "incumbent":
             assert row["pm_faction"] == "state_of_law"
-    assert model.world["seats"].sum() == 325
+    assert model.world.seats.sum() == 325
+
+
+def test_the_row_names_the_lists_in_government():
+    """The ``coalition`` column lists the government's members by name (and their seats
+    are ``coalition_seats``)."""
+    formed = 0
+    for seed in range(10):
+        model = sim.FormationModel(BASE, seed=seed, record_series=False).run()
+        names = model.compiled.names
+        members = [n for n, yes in zip(names, model.state.government, strict=True) if yes]
+        row = model.outcome()
+        assert row["coalition"] == members
+        assert row["coalition_seats"] == sum(BASE.factions[n].seats for n in members)
+        formed += model.formed
+    assert formed > 0
 
 
 def test_no_incumbent_at_all():
@@ -172,3 +314,4 @@ def test_no_incumbent_at_all():
     for seed in range(20):
         row = sim.FormationModel(sc, seed=seed, record_series=False).run().outcome()
         assert row["pm_kind"] != "incumbent" and row["incumbent_attacks"] == 0
+        assert row["incumbent_survived"]

@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import BASELINE
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -125,6 +126,7 @@ def mutants(draw) -> tuple[str, dict]:
     return f"rename {old!r} to {name!r}", raw
 
 
+@pytest.mark.slow  # 200 mutated files, each validated and run: about 4 s
 @settings(
     max_examples=EXAMPLES,
     derandomize=True,

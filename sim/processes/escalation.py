@@ -1,0 +1,165 @@
+"""Escalation: the ladder each armed faction, and the street, climbs or descends.
+
+Rungs (``sim.enums.EscalationLevel``): 0 ordinary politics, 1 threats ("dire
+consequences"), 2 protests and sit-ins, 3 clashes with security forces, 4 targeted attacks
+on officials, 5 armed conflict between factions. Activation follows Epstein's (2002)
+civil-violence rule -- an actor acts when grievance minus perceived risk clears a
+threshold: here grievance is amplified by armed capability and damped by the state's
+deterrence and patrons' restraint, each rung has its own threshold, and an actor moves at
+most one rung a week. The unarmed can protest but not fight; armed conflict needs an armed
+rival on the other side of the PMF question already mobilised (or a crackdown on the PMF).
+Casualties follow the rung and feed back into grievance next week.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.enums import EscalationLevel, PMFStatus
+from sim.jit import jit
+from sim.patrons import deterrence, restraint
+from sim.processes import Process
+from sim.state import State, menace_of
+from sim.streams import poisson, uniform
+from sim.world import EscalationParams, World
+
+UNARMED_CAP = int(EscalationLevel.PROTESTS)  # the unarmed can protest, not fight
+CLASHES = int(EscalationLevel.CLASHES)
+ARMED_CAP = int(EscalationLevel.TARGETED_ATTACKS)  # the armed can strike officials, and
+FIGHTING = int(EscalationLevel.ARMED_CONFLICT)  # fight each other once a rival is mobilised
+CLIMB, CASUALTIES = 0, 1  # the stream's slots
+
+
+@jit
+def net_pressure(
+    grievance: float, armed: float, deterrent: float, restraint: float, ladder: EscalationParams
+) -> float:
+    """Epstein's G - N: grievance (amplified by capability) minus deterrence and restraint."""
+    return (
+        grievance * (1.0 + ladder.capability_weight * armed)
+        - ladder.deterrence_weight * deterrent * (1.0 - 0.5 * armed)
+        - ladder.restraint_weight * restraint
+    )
+
+
+@jit
+def mobilised(
+    levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray, crackdown: bool
+) -> tuple[bool, bool]:
+    """Is an armed actor at rung 3+ on the PMF's side, and on the other side? A government
+    moving against the PMF's mandate counts as a mobilised rival of the PMF's side (the
+    state's forces against the militias)."""
+    pro = False
+    anti = crackdown
+    for i in range(len(levels)):
+        if armed[i] > 0 and levels[i] >= CLASHES:
+            if pmf_side[i]:
+                pro = True
+            else:
+                anti = True
+    return pro, anti
+
+
+@jit
+def level_cap(armed: float, rival_mobilised: bool) -> int:
+    """Highest rung an actor can reach this week: the unarmed stop at protests; the armed
+    can attack officials, and fight other factions once a rival is mobilised."""
+    if armed <= 0:
+        return UNARMED_CAP
+    return FIGHTING if rival_mobilised else ARMED_CAP
+
+
+@jit
+def next_level(
+    level: int, pressure: float, cap: int, u: float, climb_at: np.ndarray, hold_at: np.ndarray,
+    ladder: EscalationParams,
+) -> int:  # fmt: skip
+    """At most one rung a week: up if pressure clears the next rung's threshold (with
+    probability 1 - exp(-slope x margin)), down with ``down_probability`` if it falls below
+    the current rung's threshold; ``u`` is the actor's U(0, 1) draw of the week."""
+    p_up = -math.expm1(-ladder.slope * max(pressure - climb_at[level], 0.0))
+    up = level < cap and u < p_up
+    down = pressure < hold_at[level] and u < ladder.down_probability
+    return min(level + up - down, cap)
+
+
+@jit
+def effective_protest(level: int, seats: float, min_seats: int) -> float:
+    """1 where an actor protests (or worse) with enough seats behind it. Protests count
+    only when large enough (article, "The Iran-Backed Shia Militias' Strategic Next
+    Steps": the militias' sit-ins were too small to have an impact)."""
+    return 1.0 if level >= UNARMED_CAP and seats >= min_seats else 0.0
+
+
+@jit
+def state_deterrence(world: World, state: State) -> float:
+    """The state's deterrent: a caretaker's command of the forces, worth more with his
+    legitimacy and backing; once a government forms, its share of parliament."""
+    run = state.run[0]
+    inc = world.incumbent
+    resolve = 0.5 + 0.5 * inc.resolve
+    if run.formed_week >= 0:
+        share = (world.seats * state.government).sum() / world.parliament.size
+        return inc.security_capacity * share * resolve
+    if not run.incumbent_present:
+        return 0.5 * inc.security_capacity
+    return resolve * deterrence(
+        inc.security_capacity, run.incumbent_legitimacy, world.incumbent_backing,
+        run.incumbent_alive,
+    )  # fmt: skip
+
+
+@jit
+def step(world: World, state: State, rng: np.uint64) -> None:
+    run = state.run[0]
+    ladder = world.escalation
+    # locals: the compiler then loads each array once, not once per use in the loops
+    seats, grievances, levels = world.seats, state.grievance, state.levels
+    armed_actors, pmf_side, government = world.armed_street, world.pmf_side_street, state.government
+    n = len(seats)
+    # the street's grievance is that of the lists outside government, seat-weighted
+    out_seats = out_grievance = 0.0
+    for i in range(n):
+        if not government[i]:
+            out_seats += seats[i]
+            out_grievance += seats[i] * grievances[i]
+    street = out_grievance / max(out_seats, 1.0)
+    deterrent = state_deterrence(world, state)
+    crackdown = run.pmf_status != PMFStatus.INTACT
+    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown)
+    week = run.week
+    for i in range(n + 1):  # the factions, then the street
+        armed = armed_actors[i]
+        if i < n:
+            grievance = grievances[i]
+            held_back = restraint(state.alignment, world.patron_restraint, state.patience, i)
+            cap = level_cap(armed, anti if pmf_side[i] else pro)
+        else:
+            grievance, held_back = street, 0.0
+            cap = min(level_cap(armed, pro), ladder.street_cap)
+        pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
+        u = uniform(rng, week, CLIMB, i)
+        level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
+        levels[i] = level
+        dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])
+        state.casualties_last[i] = dead
+        run.casualties += dead
+        if i < n:
+            state.menace[i] = menace_of(grievance, level)
+            state.protest_last[i] = effective_protest(level, seats[i], ladder.protest_min_seats)
+
+
+class Escalation(Process):
+    """The ladder, for every armed faction and the street."""
+
+    name = "escalation"
+    parameters = ("escalation", "incumbent", "parliament")
+    reads = (
+        "run.week", "run.formed_week", "run.incumbent_present", "run.incumbent_alive",
+        "run.incumbent_legitimacy", "run.pmf_status", "grievance", "government", "alignment",
+        "patience", "levels",
+    )  # fmt: skip
+    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last")
+    step = staticmethod(step)
