@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
@@ -47,6 +48,9 @@ def _connect(workers: int, scheduler: str | None):
     quiet_tracker = "ignore:resource_tracker:UserWarning"
     if quiet_tracker not in sys.warnoptions:
         sys.warnoptions.append(quiet_tracker)
+    # Its HTTP server (health checks; no dashboard) moves to a free port when 8787 is
+    # taken, by another user's cluster say, and would warn about it: nothing to act on.
+    warnings.filterwarnings("ignore", message=r"Port \d+ is already in use", category=UserWarning)
     with _sigint_ignored():
         cluster = LocalCluster(
             n_workers=workers,

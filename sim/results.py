@@ -11,7 +11,6 @@ rot, stray files and duplicated runs are handled in ``sim.parts``.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 import json
 import os
 import platform
@@ -20,6 +19,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa

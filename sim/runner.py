@@ -177,6 +177,11 @@ class _Session:
         todo = total - int(self.done[:total].sum())
         if not todo:
             return
+        # pyarrow imports pandas lazily, the first time it converts a table in this
+        # process, inside a Cython check that drops any exception raised meanwhile: a
+        # Ctrl-C landing in that import would be lost and the batch would run on.
+        import pandas  # noqa: F401
+
         runs_dir = self.out / RUNS_DIR
         first_round = not self.sizes
         progress = Progress(

@@ -24,9 +24,12 @@ from sim.batch import prepare, run_batch
 from sim.results import RUNS_DIR, load_manifest, load_results, part_paths
 
 HANG = 120  # seconds: a batch still running after this is hung (never a timing check)
+# A run takes about 0.2 ms: batches are sized so that, in chunks of 5, they are still
+# running when the test's signal arrives (a part written is the test's cue).
+RUNS = 3000
 
 
-def _start(out: Path, runs: int = 300, *extra: str) -> tuple[subprocess.Popen, list[str]]:
+def _start(out: Path, runs: int = RUNS, *extra: str) -> tuple[subprocess.Popen, list[str]]:
     cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
     cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out), *extra]
     proc = subprocess.Popen(
@@ -84,14 +87,14 @@ def _finish(proc: subprocess.Popen) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def reference_300(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reference300")
-    run_batch(prepare(BASELINE, runs=300), out, workers=2, quiet=True)
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    run_batch(prepare(BASELINE, runs=RUNS), out, workers=2, quiet=True)
     return load_results(out)
 
 
 @pytest.mark.slow
-def test_kill_9_of_a_worker_is_detected_and_its_chunks_rerun(tmp_path, reference_300):
+def test_kill_9_of_a_worker_is_detected_and_its_chunks_rerun(tmp_path, reference):
     """The pool notices the dead worker at once (it used to wait forever), sends the chunks
     it had to a fresh pool, says so in one warning line and completes the batch."""
     out = tmp_path / "b"
@@ -105,14 +108,14 @@ def test_kill_9_of_a_worker_is_detected_and_its_chunks_rerun(tmp_path, reference
     assert len(lines) == 1, stderr
     assert lines[0].startswith("warning: a worker process died; ")
     assert lines[0].endswith("unfinished chunk(s) sent again to a fresh pool")
-    assert "300 runs (300 now, 0 resumed), 0 failed" in stdout
+    assert f"{RUNS} runs ({RUNS} now, 0 resumed), 0 failed" in stdout
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert again.returncode == 0 and "(0 now, 300 resumed)" in again.stdout, again.stderr
-    pd.testing.assert_frame_equal(load_results(out), reference_300)
+    assert again.returncode == 0 and f"(0 now, {RUNS} resumed)" in again.stdout, again.stderr
+    pd.testing.assert_frame_equal(load_results(out), reference)
 
 
 @pytest.mark.slow
-def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_path, reference_300):
+def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_path, reference):
     """Ctrl-C (SIGINT to the process group), SIGTERM to the batch, kill -9 of the batch:
     one line (none for kill -9, which cannot be caught) and no worker traceback; the
     workers are gone; every finished part is kept, and the same command completes it."""
@@ -146,8 +149,8 @@ def test_every_signal_ends_the_batch_with_one_line_and_the_rerun_resumes(tmp_pat
     kept = len(part_paths(out)) * 5
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
-    assert f"300 runs ({300 - kept} now, {kept} resumed)" in again.stdout
-    pd.testing.assert_frame_equal(load_results(out), reference_300)
+    assert f"{RUNS} runs ({RUNS - kept} now, {kept} resumed)" in again.stdout
+    pd.testing.assert_frame_equal(load_results(out), reference)
 
 
 @pytest.mark.slow
@@ -156,7 +159,7 @@ def test_signals_on_the_dask_backend_are_one_line_too(tmp_path):
     used to print about 90 lines of cancelled tasks and connection tracebacks."""
     pytest.importorskip("dask.distributed")
     out = tmp_path / "d"
-    proc, _ = _start(out, 600, "--backend", "dask")
+    proc, _ = _start(out, 20 * RUNS, "--backend", "dask")  # dask's chunks are slower to start
     _wait_for_new_part(proc, out, 0)
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = _finish(proc)
@@ -164,7 +167,7 @@ def test_signals_on_the_dask_backend_are_one_line_too(tmp_path):
     assert stderr == "interrupted: finished parts are kept; run the same command to resume\n"
     # kill -9 of the batch: its cluster goes with it, without a word (no leaked-semaphore
     # warning from Python's resource tracker)
-    proc, _ = _start(out, 600, "--backend", "dask")
+    proc, _ = _start(out, 20 * RUNS, "--backend", "dask")  # dask's chunks are slower to start
     _wait_for_new_part(proc, out, len(part_paths(out)))
     cluster = psutil.Process(proc.pid).children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)
