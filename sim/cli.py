@@ -257,6 +257,17 @@ def cmd_processes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    from sim.serve import ViewError, serve
+
+    check_file(args.scenario)
+    try:
+        return serve(args.scenario, args.host, args.port, args.seed)
+    except ViewError as exc:
+        print(f"error: sim view: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+
+
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
@@ -267,6 +278,7 @@ COMMANDS = {
     "report": cmd_report,
     "validate": cmd_validate,
     "processes": cmd_processes,
+    "view": cmd_view,
 }
 
 

@@ -335,6 +335,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)
 
+    p = sub.add_parser(
+        "view",
+        help="watch one run in the browser: blocs, escalation, grievance, events by week "
+        "(needs the viz extra)",
+    )
+    p.add_argument("scenario", help=SCENARIO_HELP + "; its [ranges] become sliders")
+    p.add_argument(
+        "--seed",
+        type=seed,
+        default=None,
+        help="the run's seed, 0 to 2**63-1, in the page's seed box (default: the scenario's)",
+    )
+    p.add_argument(
+        "--port", type=count(high=65535), default=8765, help="port to serve on (default 8765)"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+
     sub.add_parser(
         "processes",
         help="list the model's weekly processes in order, with what each reads and writes",
