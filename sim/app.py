@@ -13,6 +13,7 @@ model never imports it.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ def _show(figure: Figure, model: WatchedRun) -> None:
 def Parliament(model: WatchedRun) -> None:
     """Seats by bloc this week, against the majority and the president's quorum."""
     rows = seats_by_bloc(model)[::-1]  # largest at the top
-    figure = _figure(6.4, 4.2)
+    figure = _figure(6.4, 3.7)  # the status line sits above it in the same cell
     ax = figure.subplots()
     # a bloc keeps its colour from week to week; a list outside every bloc is grey
     colours = [f"C{b % 10}" if b >= 0 else "#b0b0b0" for _, _, b in rows]
@@ -116,6 +117,8 @@ def Parliament(model: WatchedRun) -> None:
     ax.set_xlabel("seats (grey: a list outside every bloc)")
     ax.tick_params(axis="y", labelsize=9)
     ax.set_title(f"Parliament in week {model.week}: seats by bloc", loc="left")
+    # where the run stands, above the first chart (the sidebar's card is below the sliders)
+    solara.Text(status_line(model), style={"font-weight": "bold", "padding": "4px 8px"})
     _show(figure, model)
 
 
@@ -198,7 +201,19 @@ def Week(model: WatchedRun) -> None:
 
 
 # SolaraViz draws its card with the module-level ShowSteps (Mesa 3.3): ours shows the week.
-solara_viz.ShowSteps = Week  # type: ignore[attr-defined]
+solara_viz.ShowSteps = Week
+
+
+def _warm_up() -> None:
+    """Load the compiled weekly processes (or compile them, about a minute after an install
+    or an edit of ``sim``) while the page opens, so that the first Step does not wait."""
+    try:
+        WatchedRun(scenario_path(), seed="1").step()
+    except Exception:  # the page's own run meets the same error and shows it
+        return
+
+
+threading.Thread(target=_warm_up, name="sim-view-warm-up", daemon=True).start()
 
 
 @solara.component

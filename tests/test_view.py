@@ -212,9 +212,9 @@ def test_the_view_renders_in_chromium_and_the_step_button_advances_the_week(tmp_
     pytest.importorskip("solara", reason="the viz extra is not installed (pip install '.[viz]')")
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
+    command = ["view", str(BASELINE), "--port", str(port), "--seed", "7"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "view", str(BASELINE), "--port", str(port)]
-        + ["--seed", "7"],
+        [sys.executable, "-m", "sim.cli", *command],
         stdout=subprocess.PIPE,
         stderr=log,
         stdin=subprocess.DEVNULL,
@@ -228,13 +228,15 @@ def test_the_view_renders_in_chromium_and_the_step_button_advances_the_week(tmp_
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(url)
-            page.get_by_text("Week 4 since election day").wait_for(timeout=PAGE_WAIT_MS)
+            # the status line, above the charts and in Mesa's "Information" card
+            page.get_by_text("Week 4 since election day").first.wait_for(timeout=PAGE_WAIT_MS)
             # the three charts are PNGs that loaded; the event log is there
             page.wait_for_function(f"({CHARTS})() >= 3", timeout=PAGE_WAIT_MS)
             page.get_by_text("Event log, week 4").wait_for()
+            assert page.get_by_text("Week 4 since election day").count() == 2
             assert page.get_by_label("seed (then Reset)").input_value() == "7"
             page.get_by_role("button", name="Step").click()
-            page.get_by_text("Week 5 since election day").wait_for(timeout=PAGE_WAIT_MS)
+            page.get_by_text("Week 5 since election day").first.wait_for(timeout=PAGE_WAIT_MS)
             page.get_by_text("Event log, week 5").wait_for(timeout=PAGE_WAIT_MS)
             _screenshot(page, tmp_path)
             browser.close()
@@ -268,6 +270,6 @@ def _screenshot(page, tmp_path: Path) -> None:
         return
     for week in range(6, 26):
         page.get_by_role("button", name="Step").click()
-        page.get_by_text(f"Week {week} since election day").wait_for(timeout=PAGE_WAIT_MS)
+        page.get_by_text(f"Week {week} since election day").first.wait_for(timeout=PAGE_WAIT_MS)
     page.wait_for_timeout(2000)  # the last PNGs to arrive
     page.screenshot(path=target)
