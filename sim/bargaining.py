@@ -136,6 +136,8 @@ def acceptance_margin(
     pm_faction = formateur if pm_kind == PMKind.FORMATEUR else -1
     office = 1.0 + stalemate
     margins = np.empty(n)
+    terms = state.answer_terms  # a single run's log keeps the terms (no rows in a batch)
+    explain = len(terms) > 0
     for i in range(n):
         # Office: Gamson's law, its seats over the coalition's (itself included), less the
         # formateur's bonus; the longer the deadlock, the more any seat is worth.
@@ -162,6 +164,14 @@ def acceptance_margin(
             + association
             + leader
         )
+        if explain:  # in sim.events.MARGIN_TERMS' order; they sum to the margin
+            terms[i, 0] = world.office_coef[i] * share * office
+            terms[i, 1] = -world.policy_coef[i] * to_government
+            terms[i, 2] = -world.safety_coef[i] * threat
+            terms[i, 3] = patrons
+            terms[i, 4] = mediation * (pull + stalemate)
+            terms[i, 5] = association
+            terms[i, 6] = leader
     return margins
 
 

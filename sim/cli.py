@@ -30,6 +30,7 @@ USER_ERRORS = (
     ("sim.outputs", "BatchError"),
     ("sim.outputs", "ResultsError"),
     ("sim.compare", "CompareError"),
+    ("sim.explanation", "ExplainError"),
 )
 #: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
 BATCH_FAILURES = (("sim.pool", "WorkerLost"), ("sim.outputs", "OutputError"))
@@ -250,6 +251,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Exit 1 when the replay does not match the batch's stored row."""
+    import json
+
+    from sim.explanation import explain
+
+    ex = explain(args.source, args.run_id, args.seed)
+    if args.json:
+        print(json.dumps(ex.to_json(), default=str))
+    else:
+        print(ex.timeline())
+        print()
+        print("why: " + ex.why())
+        if ex.matches_table is not None:
+            verdict = "matches" if ex.matches_table else "DOES NOT match"
+            differs = f" (differs in {', '.join(ex.mismatches)})" if ex.mismatches else ""
+            print(f"\nreplayed from seed {ex.seed}: {verdict} the batch's row{differs}")
+    if args.plot:
+        print(f"plot written to {ex.plot(args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    return 1 if ex.matches_table is False else 0
+
+
 def cmd_processes(args: argparse.Namespace) -> int:
     from sim.model import describe
 
@@ -260,6 +283,7 @@ def cmd_processes(args: argparse.Namespace) -> int:
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
+    "explain": cmd_explain,
     "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity,
     "discover": cmd_discover,

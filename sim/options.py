@@ -335,6 +335,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)
 
+    p = sub.add_parser(
+        "explain",
+        help="replay one run with its event log: a timeline, why it ended as it did, and a "
+        "check against its batch",
+    )
+    p.add_argument(
+        "source", help="a batch directory (then give RUN_ID) or a scenario file (then --seed)"
+    )
+    p.add_argument(
+        "run_id", nargs="?", type=count(low=0, high=2**62), default=None,
+        help="the run's run_id in the batch's table",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed", type=count(low=0, high=SEED_LIMIT - 1), default=None,
+        help="with a scenario file: the run's seed (a batch's table has a seed column)",
+    )  # fmt: skip
+    p.add_argument(
+        "--json", action="store_true",
+        help='print {"run_id", "matches_table", "events", "series", ...} as JSON instead',
+    )  # fmt: skip
+    p.add_argument(
+        "--plot", type=path_text, default=None,
+        help="also draw the run (grievance and rung by week, sessions marked) to this PNG",
+    )  # fmt: skip
+
     sub.add_parser(
         "processes",
         help="list the model's weekly processes in order, with what each reads and writes",

@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
-from sim.enums import EscalationLevel, PMFStatus
+from sim.enums import EscalationLevel, EventKind, PMFStatus
+from sim.events import log_event
 from sim.jit import jit
 from sim.patrons import deterrence, restraint
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.state import State, menace_of
 from sim.streams import poisson, uniform
 from sim.world import EscalationParams, World
@@ -142,8 +143,17 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
         u = uniform(rng, week, CLIMB, i)
         level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
+        if level != levels[i]:
+            log_event(
+                state, EventKind.RUNG_CHANGE, i, level, levels[i], pressure, grievance,
+                grievance * ladder.capability_weight * armed,
+                ladder.deterrence_weight * deterrent * (1.0 - 0.5 * armed),
+                ladder.restraint_weight * held_back, cap,
+            )  # fmt: skip
         levels[i] = level
         dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])
+        if dead > 0:
+            log_event(state, EventKind.CASUALTIES, i, -1, 0, dead)
         state.casualties_last[i] = dead
         run.casualties += dead
         if i < n:
@@ -162,4 +172,5 @@ class Escalation(Process):
         "patience", "levels",
     )  # fmt: skip
     writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last")
+    writes += EVENT_LOG
     step = staticmethod(step)
