@@ -133,6 +133,8 @@ def acceptance_margin(
     appeal = 0.0
     if pm_kind == PMKind.INCUMBENT:
         appeal = bg.incumbent_appeal * (state.run[0].incumbent_legitimacy - 0.5)
+    elif pm_kind == PMKind.COMPROMISE:
+        appeal = bg.compromise_appeal  # weaker in office, stronger in acceptance
     pm_faction = formateur if pm_kind == PMKind.FORMATEUR else -1
     office = 1.0 + stalemate
     margins = np.empty(n)

@@ -69,6 +69,7 @@ RUN = np.dtype(
         # tallies
         ("casualties", np.int64),
         ("bloc_switches", np.int64),
+        ("street_anger", np.float64),  # the street's own grievance from its dead
         # the event log (sim.events): events recorded, and those the full log dropped
         ("events", np.int64),
         ("events_lost", np.int64),

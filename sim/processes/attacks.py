@@ -73,7 +73,5 @@ class Attacks(Process):
     )  # fmt: skip
     writes = (
         "run.incumbent_attacks", "run.incumbent_failed_attacks", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "legitimacy", "patience", "grievance",
-    )  # fmt: skip
-    writes += EVENT_LOG
+        "run.incumbent_legitimacy", "legitimacy", "patience", "grievance", *EVENT_LOG)  # fmt: skip
     step = staticmethod(step)

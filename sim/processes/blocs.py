@@ -166,6 +166,5 @@ class Blocs(Process):
     name = "blocs"
     parameters = ("bargaining", "parliament")
     reads = ("run.stage", "run.week", "bloc_of", "alignment")
-    writes = ("bloc_of", "run.bloc_switches")
-    writes += EVENT_LOG
+    writes = ("bloc_of", "run.bloc_switches", *EVENT_LOG)
     step = staticmethod(step)

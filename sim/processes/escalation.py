@@ -126,7 +126,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         if not government[i]:
             out_seats += seats[i]
             out_grievance += seats[i] * grievances[i]
-    street = out_grievance / max(out_seats, 1.0)
+    # ... on top of its own, from services and jobs, and from its dead
+    street = min(
+        ladder.street_grievance + out_grievance / max(out_seats, 1.0) + run.street_anger, 1.0
+    )
     deterrent = state_deterrence(world, state)
     crackdown = run.pmf_status != PMFStatus.INTACT
     pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown)
@@ -139,7 +142,9 @@ def step(world: World, state: State, rng: np.uint64) -> None:
             cap = level_cap(armed, anti if pmf_side[i] else pro)
         else:
             grievance, held_back = street, 0.0
-            cap = min(level_cap(armed, pro), ladder.street_cap)
+            # large crowds can clash with security forces though unarmed (article, "The
+            # Iran-Backed Shia Militias' Strategic Next Steps": the Nov 5 Green Zone clashes)
+            cap = min(max(level_cap(armed, pro), CLASHES), ladder.street_cap)
         pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
         u = uniform(rng, week, CLIMB, i)
         level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
@@ -168,9 +173,9 @@ class Escalation(Process):
     parameters = ("escalation", "incumbent", "parliament")
     reads = (
         "run.week", "run.formed_week", "run.incumbent_present", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "run.pmf_status", "grievance", "government", "alignment",
+        "run.incumbent_legitimacy", "run.pmf_status", "run.street_anger", "grievance",
+        "government", "alignment",
         "patience", "levels",
     )  # fmt: skip
-    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last")
-    writes += EVENT_LOG
+    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last", *EVENT_LOG)
     step = staticmethod(step)

@@ -72,6 +72,5 @@ class Governance(Process):
         "run.week", "run.formed_week", "run.government_type", "run.coalition_pmf_stance",
         "run.pmf_status", "government", "alignment",
     )  # fmt: skip
-    writes = ("run.pmf_status", "alignment")
-    writes += EVENT_LOG
+    writes = ("run.pmf_status", "alignment", *EVENT_LOG)
     step = staticmethod(step)

@@ -231,7 +231,8 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     """The nominee's offer this week; if enough invitees accept, a confidence vote."""
     run = state.run[0]
     formateur = run.formateur
-    margins = offer(world, state, formateur, run.nominee, run.failed_nominees > 0, 0)
+    compromise = run.failed_nominees > 0 or world.bargaining.compromise_first
+    margins = offer(world, state, formateur, run.nominee, compromise, 0)
     n = len(world.seats)
     draws = np.empty(n)
     for i in range(n):
@@ -382,6 +383,7 @@ class Sessions(Process):
         "run.formed_week", "run.government_type", "run.pm_kind", "run.pm_faction",
         "run.confidence_yes", "run.coalition_pmf_stance", "grievance", "plan_members",
         "plan_pm_position", "on_the_table", "government",
+        "answer_terms",  # the terms of each answer, for the event log
+        *EVENT_LOG,
     )  # fmt: skip
-    writes += ("answer_terms", *EVENT_LOG)  # the terms of each answer, for the log
     step = staticmethod(step)
