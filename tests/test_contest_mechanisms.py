@@ -79,7 +79,7 @@ def test_a_compromise_figures_appeal_makes_it_likelier():
 def test_the_baseline_keeps_a_live_contest_with_compromise_prime_ministers():
     t = baseline_runs()
     share = t.pm_kind.value_counts(normalize=True)
-    assert share.get("compromise", 0) >= 0.2
+    assert share.get("compromise", 0) >= 0.25
     assert share.get("formateur", 0) <= 0.45
     types = t.government_type.value_counts(normalize=True)
     assert min(types.get("majority", 0), types.get("consensus", 0)) >= 0.2
