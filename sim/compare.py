@@ -377,7 +377,7 @@ def compare(
     )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["value"] = table["value"].fillna("")
-    table["test"] = table["test"].fillna("")
+    table["test"] = table["test"].astype(object).fillna("")  # all NaN for one batch
     _adjust(table, correction, alpha)
     table.attrs.update(
         batches=[describe(b) for b in items],

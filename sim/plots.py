@@ -187,8 +187,9 @@ def plot_fan(*batches, by: str | None = None, column: str = "escalation_by_week"
         ax.set_ylim(bottom=ylim[0], top=ylim[1])
         ax.grid(alpha=0.3)
         ax.tick_params(labelbottom=False)
-        if rungs:
-            ax.set_yticks(range(6), [rung(k) for k in range(6)] if col == 0 else [])
+        if rungs and not i:  # the fans share their y axis: named once
+            ax.set_yticks(range(6), [rung(k) for k in range(6)])
+        ax.tick_params(labelleft=col == 0)
         strip.fill_between(every, live, step="post", color="0.55", lw=0)
         strip.set_ylim(0, len(values))
         strip.set_ylabel("runs live", fontsize=8)
