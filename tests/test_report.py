@@ -440,3 +440,34 @@ def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkey
     assert set(names) | {faction} <= drawn  # legend entries, titles, a tick label
     legend = [t._preprocess_math(t.get_text())[0].strip() for t in figures[0].legends[0].texts]
     assert legend == names  # an entry for every scenario, the underscored one too
+
+
+def test_check_report_finds_what_the_issue_complained_of(report):
+    """scripts/check_report.py's static and content checks, without a browser: the report
+    passes; the old report's faults, planted in a copy, are each found."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "check_report", ROOT / "scripts" / "check_report.py"
+    )
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    text = report.read_text(encoding="utf-8")
+    problems, images = check.static_check(text)
+    assert problems == [] and set(images) == FIGURES
+    broken = (
+        text.replace("<title>Scenario comparison", "<title>Scenario summary")
+        .replace("(no government)", "(no party)")
+        .replace("Highest rung", "max_escalation")
+        .replace("[0.000, ", "[1.1e-19, ", 1)
+        .replace('id="escalation-by-government"', 'id="elsewhere"')
+    )
+    found = "\n".join(check.static_check(broken)[0])
+    for fault in (
+        "a one-scenario report must show an outcome table",
+        "'(no party)' mixes",
+        "shows column names: max_escalation",
+        "interval bounds in exponent form: [1.1e-19",
+        "section escalation-by-government missing",
+    ):
+        assert fault in found, fault
