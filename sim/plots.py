@@ -197,7 +197,7 @@ def plot_fan(*batches, by: str | None = None, column: str = "escalation_by_week"
         strip.grid(alpha=0.3)
         strip.set_xlabel("weeks after the election")
     fans[0].set_ylabel(ylabel)
-    fans[0].legend(loc="upper right", fontsize=7)
+    fans[0].legend(loc="upper right" if rungs else "lower right", fontsize=7)
     return fig
 
 

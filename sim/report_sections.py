@@ -47,23 +47,20 @@ def _probability(row) -> str:
 
 
 def headline_html(table: pd.DataFrame) -> str:
-    """The first paragraph: each scenario's most likely outcomes, then (for a comparison)
+    """The opening lines: each scenario's most likely outcomes, then (for a comparison)
     the largest differences that stay significant after the correction."""
     probs = table[table["statistic"] == "probability"]
-    parts = []
+    lines = []
     for name in list(dict.fromkeys(probs["scenario"]))[:4]:  # more would bury the point
         top = probs[probs["scenario"] == name].nlargest(HEADLINE_TOP, "estimate", keep="first")
         n = int(top["n"].iloc[0]) if len(top) else 0
         items = "; ".join(_probability(r) for r in top.itertuples())
-        parts.append(f"Most likely in <b>{esc(name)}</b> ({n} runs): {items}.")
+        lines.append(f"Most likely in <b>{esc(name)}</b> ({n} runs): {items}.")
+    out = '<div class="headline"><ul>' + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
     if compared(table):
-        parts.append(_differences(table))
-    parts.append(
-        "<span class='note'>Probabilities with 95% intervals"
-        + (", differences from the first scenario." if compared(table) else ".")
-        + "</span>"
-    )
-    return '<p class="headline">' + " ".join(parts) + "</p>"
+        out += _differences(table)
+    note = ", differences from the first scenario" if compared(table) else ""
+    return out + f"<p class='note'>Probabilities with 95% intervals{note}.</p></div>"
 
 
 def _differences(table: pd.DataFrame) -> str:
@@ -71,7 +68,9 @@ def _differences(table: pd.DataFrame) -> str:
     tested = table[table["significant"] & table["diff"].notna()]
     probs = tested[tested["statistic"] == "probability"]
     probs = probs.reindex(probs["diff"].abs().sort_values(ascending=False).index)
-    medians = tested[tested["statistic"] == "median"]
+    # a median row carries its outcome's distribution test, which can flag a shift that
+    # leaves the median itself where it was: only a median that moved is a headline
+    medians = tested[(tested["statistic"] == "median") & (tested["diff"] != 0)]
     reference = table[table["scenario"] == meta["batches"][0]["label"]].set_index(
         ["outcome", "value", "statistic"]
     )
@@ -79,22 +78,21 @@ def _differences(table: pd.DataFrame) -> str:
     for r in [*probs.head(HEADLINE_TOP).itertuples(), *medians.itertuples()]:
         before = reference.loc[(r.outcome, r.value, r.statistic), "estimate"]
         o, s = r.outcome, r.statistic
+        low, high = (estimate_text(v, o, s, True) for v in (r.diff_low, r.diff_high))
         items.append(
             f"<b>{esc(row_title(o, r.value, s))}</b> in {esc(r.scenario)}: "
             f"{estimate_text(before, o, s)} &rarr; {estimate_text(r.estimate, o, s)} "
-            f"({estimate_text(r.diff, o, s, True)} "
-            f"[{estimate_text(r.diff_low, o, s, True)}, {estimate_text(r.diff_high, o, s, True)}])"
+            f"({estimate_text(r.diff, o, s, True)} [{low}, {high}])"
         )
     name = CORRECTION_NAMES[meta["correction"]]
     if not items:
         return (
-            f"No difference from {esc(meta['batches'][0]['label'])} is significant at "
-            f"{meta['alpha']:g} after {name} correction over {meta['tests']} tests."
+            f"<p>No difference from {esc(meta['batches'][0]['label'])} is significant at "
+            f"{meta['alpha']:g} after {name} correction over {meta['tests']} tests.</p>"
         )
     return (
-        f"Largest significant differences (at {meta['alpha']:g}, {name} correction): "
-        + "; ".join(items)
-        + "."
+        f"<p>Largest significant differences (at {meta['alpha']:g}, after {name} "
+        "correction):</p><ul>" + "".join(f"<li>{x}</li>" for x in items) + "</ul>"
     )
 
 
@@ -223,7 +221,7 @@ def escalation_by_government_html(batches: list[Batch]) -> str:
 def sweep_html(batches: list[Batch]) -> str:
     """For each swept batch directory: a row per point and a plot of each statistic
     against each parameter ("" when no batch is a sweep)."""
-    from sim.sweep_summary import plot_sweep, point_label, point_table, swept
+    from sim.sweep_summary import plot_sweep, point_table, swept
 
     by_dir: dict[str, list[Batch]] = {}
     for b in batches:  # a sweep split by --by is one directory: its points, together
@@ -249,10 +247,11 @@ def sweep_html(batches: list[Batch]) -> str:
         wide = shown.pivot(index="point", columns="label", values="cell")
         wide = wide[list(dict.fromkeys(table["label"]))]
         points = table.groupby("point").first()
-        head = ["point", "values", "runs", *wide.columns]
+        head = ["point", *params, "runs", *wide.columns]
         rows = [
-            f'<tr><td>{p}</td><td class="l">{esc(point_label(points.loc[p, params].to_dict()))}'
-            f"</td><td>{int(points.loc[p, 'runs'])}</td>"
+            f"<tr><td>{p}</td>"
+            + "".join(f"<td>{points.loc[p, k]:g}</td>" for k in params)
+            + f"<td>{int(points.loc[p, 'runs'])}</td>"
             + "".join(f"<td>{esc(v)}</td>" for v in wide.loc[p])
             + "</tr>"
             for p in wide.index[:SWEEP_ROWS]

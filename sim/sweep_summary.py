@@ -12,6 +12,8 @@ by the horizon counts as never, as in ``sim compare``).
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -67,17 +69,15 @@ def point_table(runs: pd.DataFrame, params: list[str]) -> pd.DataFrame:
         for stat in POINT_STATISTICS:
             estimate, low, high = _statistic(stat, group)
             kind = "probability" if stat.statistic in ("share", "at_least") else stat.statistic
+            # a median here counts no government as never (as sim compare does), not at
+            # the horizon as the sensitivity statistic of the same name does
+            name = "median weeks to government" if kind == "median" else stat.label
             rows.append(
-                {"point": int(point), **values, "statistic": stat.name, "label": stat.label}
+                {"point": int(point), **values, "statistic": stat.name, "label": name}
                 | {"outcome": stat.outcome, "kind": kind, "runs": len(group)}
                 | {"estimate": estimate, "low": low, "high": high}
             )
     return pd.DataFrame(rows)
-
-
-def point_label(values: dict[str, float]) -> str:
-    """A point named by its values ("patrons.iran.mediation=0.2, escalation.slope=8")."""
-    return ", ".join(f"{k}={v:g}" for k, v in values.items())
 
 
 def plot_sweep(table: pd.DataFrame, params: list[str], horizon: float) -> Figure:
@@ -106,8 +106,10 @@ def plot_sweep(table: pd.DataFrame, params: list[str], horizon: float) -> Figure
             ax.plot(trend.index, trend.to_numpy(), color="0.4", lw=1)
             ax.grid(alpha=0.3)
             ax.tick_params(labelsize=7)
+            if (rows["kind"] == "probability").all():
+                ax.set_ylim(-0.02, 1.02)  # a share on its whole scale: no zoomed-in noise
             if c == 0:
-                ax.set_ylabel(plain(labels[stat]), fontsize=7)
+                ax.set_ylabel(plain(textwrap.fill(labels[stat], 24)), fontsize=7)
             if r == len(stats) - 1:
                 ax.set_xlabel(plain(param), fontsize=8)
     return fig

@@ -261,7 +261,7 @@ def test_fan_chart_shows_the_live_runs_under_each_fan(two_batches):
 def test_headline_names_the_largest_probabilities_and_differences(report, two_batches):
     table = sim.compare(*two_batches)
     text = report.read_text(encoding="utf-8")
-    headline = text.split('<p class="headline">')[1].split("</p>")[0]
+    headline = text.split('<div class="headline">')[1].split("</div>")[0]
     probs = table[(table["statistic"] == "probability") & (table["scenario"] == "baseline")]
     top = probs.nlargest(3, "estimate", keep="first")
     from sim.labels import row_title
@@ -332,8 +332,9 @@ def test_sweep_summary_has_a_row_per_point_and_a_plot(tmp_path):
     assert main(["report", str(d), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     section = text.split('<section id="sweep">')[1].split("</section>")[0]
-    for value in ("0.2", "0.5", "0.8"):  # one row per point, named by its value
-        assert f"{key}={value}</td>" in section
+    assert f'<th class="l">{key}</th>' in section  # a column per swept parameter
+    for value in ("0.2", "0.5", "0.8"):  # one row per point, with its value
+        assert f"<td>{value}</td>" in section
     assert "P(majority government)" in section
     assert {fig for fig, _ in scan(out).images} >= {"fig-sweep-baseline"}
 
