@@ -200,7 +200,7 @@ def _as_label(value) -> str:
 
 def category_labels(frame: pd.DataFrame, outcome: str, suffix: str = "") -> pd.Series:
     """A categorical outcome of a run table (``suffix``: of one side of a joined table) as
-    strings ("true", "3", "majority", "sadrists").
+    strings ("true", "3", "majority", or a list's name).
 
     The prime minister's list is null in two different cases: no government formed, or a
     PM from no list (the incumbent, a compromise figure); the government type tells them
