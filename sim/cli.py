@@ -200,7 +200,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         csv=args.csv,
     )
     print(format_discovery(found))
-    print(f"box, trajectory, plot and summary in {found.out / 'discovery'}")
+    print(f"box, trajectory, plot and summary in {found.folder}")
     return 0
 
 

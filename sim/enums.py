@@ -32,6 +32,16 @@ class EscalationLevel(IntEnum):
     TARGETED_ATTACKS = 4  # attacks on officials, the incumbent included
     ARMED_CONFLICT = 5  # armed conflict between factions of one community
 
+    @property
+    def label(self) -> str:
+        """The rung's name as reports print it ("targeted attacks")."""
+        return self.name.lower().replace("_", " ")
+
+    @property
+    def rung(self) -> str:
+        """Number and name ("4 targeted attacks"): the number keeps the ladder's order."""
+        return f"{int(self)} {self.label}"
+
 
 class Stage(IntEnum):
     """Where the constitutional sequence stands."""
