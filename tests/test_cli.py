@@ -333,7 +333,8 @@ def test_version_is_the_installed_package_version(capsys):
 def test_sim_help_in_a_real_process_lists_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0 and proc.stderr == ""
-    for command in ("run", "sweep", "sensitivity", "discover", "compare", "report", "validate"):
+    commands = ("run", "sweep", "sensitivity", "discover", "compare", "report", "backtest")
+    for command in (*commands, "validate"):
         assert command in proc.stdout
     assert "--version" in proc.stdout
 
@@ -342,7 +343,8 @@ def test_every_argument_of_every_command_has_help_text():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(commands.choices) == {
-        "run", "sweep", "sensitivity", "discover", "compare", "report", "validate", "processes"
+        "run", "sweep", "sensitivity", "discover", "compare", "report", "backtest", "validate",
+        "processes",
     }  # fmt: skip
     for name, sub in [("sim", parser), *commands.choices.items()]:
         for action in sub._actions:
