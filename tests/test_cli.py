@@ -343,7 +343,8 @@ def test_every_argument_of_every_command_has_help_text():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert set(commands.choices) == {
-        "run", "sweep", "sensitivity", "discover", "compare", "report", "backtest", "validate",
+        "run", "sweep", "sensitivity", "discover", "compare", "report", "backtest", "explain",
+        "validate",
         "processes",
     }  # fmt: skip
     for name, sub in [("sim", parser), *commands.choices.items()]:
