@@ -237,6 +237,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.backtest import as_json, format_score, load_case, run_case, score
+
+    case = load_case(args.case, runs=args.runs, seed=args.seed)
+    default = _default_out(args.case)
+    out = Path(args.out) if args.out else default.with_name(default.name + "_backtest")
+    result = run_case(case, out, workers=args.workers, overwrite=args.overwrite, quiet=args.quiet)
+    if result.failed == result.total:
+        print(f"error: every run failed: see the 'error' column in {out}", file=sys.stderr)
+        return 1
+    scored = score(case, out)
+    if args.json:
+        print(json.dumps(as_json(scored), indent=2))
+    else:
+        session = result.manifest["sessions"][-1]
+        window = f"weeks {case.start_week}-{case.horizon}"
+        header = (
+            f"backtest {case.name}: {case.experiment.path}, {window}, {result.total} runs "
+            f"(seed {case.experiment.seed}; {result.completed_now} now, {result.resumed} "
+            f"resumed), {result.failed} failed; {session['seconds']:.1f} s on "
+            f"{session['workers']} worker(s); results in {out}"
+        )
+        print(format_score(scored, header))
+    if result.failed:
+        print(f"{result.failed} run(s) failed: see the 'error' column of the run table",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.batch import prepare
 
@@ -289,6 +321,7 @@ COMMANDS = {
     "discover": cmd_discover,
     "compare": cmd_compare,
     "report": cmd_report,
+    "backtest": cmd_backtest,
     "validate": cmd_validate,
     "processes": cmd_processes,
 }

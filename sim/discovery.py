@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.stats import binom
 
 from sim.batch import RUNS_DIR
-from sim.conditions import Expression
+from sim.conditions import Expression, column_kinds
 from sim.outputs import check_directory_writable, check_file_writable, reason
 from sim.results import ResultsError, load_manifest, load_results
 from sim.safe_text import csv_safe, plain
@@ -225,15 +224,7 @@ def points_of(out: str | Path, outcome: str) -> tuple[list[str], pd.DataFrame, E
 def _scalar_columns(out: str | Path) -> dict[str, str]:
     """Column name -> kind (number, bool, text) of the run table; list columns left out."""
     parts = sorted((Path(out) / RUNS_DIR).glob("part-*.parquet"))
-    kinds: dict[str, str] = {}
-    for f in pq.read_schema(parts[0]):
-        if pa.types.is_boolean(f.type):
-            kinds[f.name] = "bool"
-        elif pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
-            kinds[f.name] = "number"
-        elif pa.types.is_string(f.type):
-            kinds[f.name] = "text"
-    return kinds
+    return column_kinds(pq.read_schema(parts[0]))
 
 
 @dataclass

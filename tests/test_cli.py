@@ -333,7 +333,8 @@ def test_version_is_the_installed_package_version(capsys):
 def test_sim_help_in_a_real_process_lists_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0 and proc.stderr == ""
-    for command in ("run", "sweep", "sensitivity", "discover", "compare", "report", "validate"):
+    commands = ("run", "sweep", "sensitivity", "discover", "compare", "report", "backtest")
+    for command in (*commands, "validate"):
         assert command in proc.stdout
     assert "--version" in proc.stdout
 
