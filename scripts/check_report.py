@@ -4,7 +4,13 @@
 
 1. Static: every <img> is an embedded PNG data URI that decodes to a PNG; no scripts,
    style sheets, frames or objects; no src/href pointing outside the file (only #anchors);
-   the four comparison figures are there.
+   the comparison figures are there.
+   Content: every section (the headline, escalation by government type, the outcome
+   table...) is there and not empty; a one-scenario report is a summary (no comparison
+   table, no "over 0 tests"), a several-scenario one a comparison; the sections a reader
+   reads name outcomes in words (no run-table column name), rungs by name, "no government"
+   apart from "PM without a party"; no interval bound in exponent form (1.1e-19); a sweep
+   summary, when there is one, has a row per point and its plot.
 2. Browser: headless Chromium opens a *copy* of the report with a small probe script added
    (the report itself has none). After load, the probe writes each image's load state and
    the resources the page fetched into the DOM, which ``--dump-dom`` prints. Every image
@@ -29,7 +35,16 @@ from pathlib import Path
 
 PNG = b"\x89PNG\r\n\x1a\n"
 DATA_PNG = "data:image/png;base64,"
-FIGURES = ("fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties")
+FIGURES = ("fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties", "fig-grievance")
+SECTIONS = (
+    "headline", "outcomes", "weeks", "escalation", "escalation-by-government", "casualties",
+    "manifests",
+)  # fmt: skip
+#: sections written in words: no run-table column name may show there
+WORDED = ("headline", "escalation-by-government", "comparison", "summary", "sweep")
+RUNGS = ("0 politics", "1 threats", "2 protests", "3 clashes", "4 targeted attacks",
+         "5 armed conflict")  # fmt: skip
+EXPONENT_BOUND = re.compile(r"\[[-+]?[\d.]+e[-+]?\d+|[\d.]+e[-+]?\d+\]")
 FORBIDDEN_TAGS = {"script", "link", "iframe", "object", "embed", "base"}
 FLAGS = [
     "--headless",
@@ -63,9 +78,31 @@ class _Scan(HTMLParser):
         self.problems: list[str] = []
         self.images: list[str] = []  # figure ids of valid images
         self.figure = ""
+        self.section = ""
+        self.text: dict[str, list[str]] = {}  # visible text by section id
+        self.rows: dict[str, int] = {}  # table rows by section id
+        self.title: list[str] = []
+        self.in_title = False
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        self.text.setdefault(self.section, []).append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag == "section":
+            self.section = ""
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "title":
+            self.in_title = True
+        if tag == "section":
+            self.section = a.get("id", "")
+        if tag == "tr":
+            self.rows[self.section] = self.rows.get(self.section, 0) + 1
         if tag in FORBIDDEN_TAGS:
             self.problems.append(f"<{tag}> element (the report must hold no {tag})")
         if tag == "figure":
@@ -92,7 +129,60 @@ def static_check(text: str) -> tuple[list[str], list[str]]:
     if re.search(r"url\(\s*['\"]?(?!data:)", text) or "@import" in text:
         problems.append("style sheet refers to an outside resource (url()/@import)")
     problems += [f"figure {f} missing" for f in FIGURES if f not in scan.images]
-    return problems, scan.images
+    return problems + content_check(scan), scan.images
+
+
+def _column_names() -> set[str]:
+    """The run table's outcome columns (the registry), or a fixed list without sim."""
+    try:
+        from sim.outcomes import OUTCOMES
+    except ImportError:
+        return {"government_type", "max_escalation", "pm_faction", "pm_kind", "pmf_status"}
+    return {o.name for o in OUTCOMES if "{}" not in o.name}
+
+
+def content_check(scan: _Scan) -> list[str]:
+    """The report's sections and wording (see the module's docstring)."""
+    text = {k: " ".join(v) for k, v in scan.text.items()}
+    title = "".join(scan.title)
+    problems = [f"section {s} missing or empty" for s in SECTIONS if not text.get(s, "").strip()]
+    one = title.startswith("Scenario summary")
+    if one:
+        if "comparison" in text or "summary" not in text:
+            problems.append("a one-scenario report must show an outcome table, not a comparison")
+        if "over 0 tests" in " ".join(text.values()):
+            problems.append("a one-scenario report speaks of tests ('over 0 tests')")
+    elif not title.startswith("Scenario comparison"):
+        problems.append(f"title {title!r}: neither 'Scenario summary' nor 'Scenario comparison'")
+    elif "comparison" not in text:
+        problems.append("a comparison report without its comparison table")
+    if "Most likely in" not in text.get("headline", ""):
+        problems.append("the headline does not give the most likely outcomes")
+    if not one and "significant" not in text.get("headline", ""):
+        problems.append("the headline of a comparison does not say what differs significantly")
+    crosstab = text.get("escalation-by-government", "")
+    if not all(r in crosstab for r in RUNGS) or scan.rows.get("escalation-by-government", 0) < 2:
+        problems.append("escalation by government type: no cross-table with the named rungs")
+    names = _column_names()
+    for section in WORDED:
+        words = set(re.findall(r"[a-z_]+", text.get(section, "")))
+        raw = sorted(n for n in names & words if "_" in n)
+        if raw:
+            problems.append(f"section {section} shows column names: {', '.join(raw)}")
+    everything = " ".join(text.values())
+    if "(no party)" in everything:
+        problems.append("'(no party)' mixes no government with a PM without a party")
+    bad = EXPONENT_BOUND.findall(everything)
+    if bad:
+        problems.append(f"interval bounds in exponent form: {', '.join(bad[:3])}")
+    if "live" not in text.get("escalation", ""):
+        problems.append("the fan chart does not say how many runs are live")
+    if "sweep" in text:
+        if scan.rows.get("sweep", 0) < 2:
+            problems.append("the sweep summary has no row per point")
+        if not any(f.startswith("fig-sweep-") for f in scan.images):
+            problems.append("the sweep summary has no plot")
+    return problems
 
 
 def browser_check(report: Path, chromium: str, screenshot: Path | None) -> list[str]:
@@ -136,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.report}: no such file", file=sys.stderr)
         return 2
     problems, images = static_check(args.report.read_text(encoding="utf-8"))
-    print(f"static: {len(images)} embedded PNG images, {len(problems)} problems")
+    print(f"static and content: {len(images)} embedded PNG images, {len(problems)} problems")
     if not Path(args.chromium).is_file():
         print(f"error: {args.chromium}: chromium not found (apt-get install chromium)")
         return 2
@@ -145,7 +235,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAIL: {problem}")
     if args.screenshot:
         print(f"screenshot: {args.screenshot}")
-    print("ok: self-contained, every figure loaded" if not problems else "report check failed")
+    print(
+        "ok: self-contained, every section and figure there"
+        if not problems
+        else "report check failed"
+    )
     return 1 if problems else 0
 
 

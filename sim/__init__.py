@@ -11,6 +11,7 @@ The Python API mirrors the command line::
     fig = sim.plot_outcomes(diff)  # matplotlib figures, also plot_weeks_ecdf(dirs...) etc.
     sa = sim.run_sensitivity("scenarios/baseline.toml", "results/sa", method="morris")
     box = sim.discover("results/sa", "max_escalation >= 4").box  # PRIM's box, a DataFrame
+    why = sim.explain("results/baseline", 812)  # one run replayed: .events, .why(), .plot()
 
 Every name is imported on first use (PEP 562): ``import sim`` and the ``sim`` command start
 without Mesa, pandas or matplotlib, which take seconds to import.
@@ -49,10 +50,13 @@ _LAZY = {
     "run_sensitivity": "sim.sensitivity",
     "discover": "sim.discovery",
     "parse_ranges": "sim.ranges",
+    "explain": "sim.explanation",
+    "Event": "sim.events",
 }
 
 __all__ = [
     "EscalationLevel",
+    "Event",
     "FormationModel",
     "GovernmentType",
     "PMFStatus",
@@ -62,6 +66,7 @@ __all__ = [
     "build_report",
     "compare",
     "discover",
+    "explain",
     "format_table",
     "load_batches",
     "load_manifest",
@@ -83,6 +88,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sim.compare import compare, load_batches
     from sim.discovery import discover
     from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
+    from sim.events import Event
+    from sim.explanation import explain
     from sim.formation import FormationModel
     from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
     from sim.ranges import parse_ranges

@@ -133,9 +133,13 @@ def acceptance_margin(
     appeal = 0.0
     if pm_kind == PMKind.INCUMBENT:
         appeal = bg.incumbent_appeal * (state.run[0].incumbent_legitimacy - 0.5)
+    elif pm_kind == PMKind.COMPROMISE:
+        appeal = bg.compromise_appeal  # weaker in office, stronger in acceptance
     pm_faction = formateur if pm_kind == PMKind.FORMATEUR else -1
     office = 1.0 + stalemate
     margins = np.empty(n)
+    terms = state.answer_terms  # a single run's log keeps the terms (no rows in a batch)
+    explain = len(terms) > 0
     for i in range(n):
         # Office: Gamson's law, its seats over the coalition's (itself included), less the
         # formateur's bonus; the longer the deadlock, the more any seat is worth.
@@ -162,6 +166,14 @@ def acceptance_margin(
             + association
             + leader
         )
+        if explain:  # in sim.events.MARGIN_TERMS' order; they sum to the margin
+            terms[i, 0] = world.office_coef[i] * share * office
+            terms[i, 1] = -world.policy_coef[i] * to_government
+            terms[i, 2] = -world.safety_coef[i] * threat
+            terms[i, 3] = patrons
+            terms[i, 4] = mediation * (pull + stalemate)
+            terms[i, 5] = association
+            terms[i, 6] = leader
     return margins
 
 

@@ -30,6 +30,7 @@ USER_ERRORS = (
     ("sim.outputs", "BatchError"),
     ("sim.outputs", "ResultsError"),
     ("sim.compare", "CompareError"),
+    ("sim.explanation", "ExplainError"),
 )
 #: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
 BATCH_FAILURES = (("sim.pool", "WorkerLost"), ("sim.outputs", "OutputError"))
@@ -199,7 +200,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         csv=args.csv,
     )
     print(format_discovery(found))
-    print(f"box, trajectory, plot and summary in {found.out / 'discovery'}")
+    print(f"box, trajectory, plot and summary in {found.folder}")
     return 0
 
 
@@ -236,6 +237,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.backtest import as_json, format_score, load_case, run_case, score
+
+    case = load_case(args.case, runs=args.runs, seed=args.seed)
+    default = _default_out(args.case)
+    out = Path(args.out) if args.out else default.with_name(default.name + "_backtest")
+    result = run_case(case, out, workers=args.workers, overwrite=args.overwrite, quiet=args.quiet)
+    if result.failed == result.total:
+        print(f"error: every run failed: see the 'error' column in {out}", file=sys.stderr)
+        return 1
+    scored = score(case, out)
+    if args.json:
+        print(json.dumps(as_json(scored), indent=2))
+    else:
+        session = result.manifest["sessions"][-1]
+        window = f"weeks {case.start_week}-{case.horizon}"
+        header = (
+            f"backtest {case.name}: {case.experiment.path}, {window}, {result.total} runs "
+            f"(seed {case.experiment.seed}; {result.completed_now} now, {result.resumed} "
+            f"resumed), {result.failed} failed; {session['seconds']:.1f} s on "
+            f"{session['workers']} worker(s); results in {out}"
+        )
+        print(format_score(scored, header))
+    if result.failed:
+        print(f"{result.failed} run(s) failed: see the 'error' column of the run table",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.batch import prepare
 
@@ -248,6 +281,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(exp.points)} point(s), {len(ranges)} range(s), hash {exp.scenario_hash[:12]}"
     )
     return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Exit 1 when the replay does not match the batch's stored row."""
+    import json
+
+    from sim.explanation import explain
+
+    ex = explain(args.source, args.run_id, args.seed)
+    if args.json:
+        print(json.dumps(ex.to_json(), default=str))
+    else:
+        print(ex.timeline())
+        print()
+        print("why: " + ex.why())
+        if ex.matches_table is not None:
+            verdict = "matches" if ex.matches_table else "DOES NOT match"
+            differs = f" (differs in {', '.join(ex.mismatches)})" if ex.mismatches else ""
+            print(f"\nreplayed from seed {ex.seed}: {verdict} the batch's row{differs}")
+    if args.plot:
+        print(f"plot written to {ex.plot(args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    return 1 if ex.matches_table is False else 0
 
 
 def cmd_processes(args: argparse.Namespace) -> int:
@@ -271,11 +326,13 @@ def cmd_view(args: argparse.Namespace) -> int:
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
+    "explain": cmd_explain,
     "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity,
     "discover": cmd_discover,
     "compare": cmd_compare,
     "report": cmd_report,
+    "backtest": cmd_backtest,
     "validate": cmd_validate,
     "processes": cmd_processes,
     "view": cmd_view,

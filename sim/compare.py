@@ -9,7 +9,8 @@ Its columns, in this order, are also the header of ``sim compare --csv``:
 outcome        run-table column: government_type, pm_kind, pmf_status, max_escalation,
                pm_faction, formed, blocking_third, incumbent_survived, weeks_to_government,
                casualties
-value          the category ("majority", "3", "true"); empty for numeric outcomes
+value          the category ("majority", "3", "true"; for pm_faction a list's name,
+               "(no government)" or "(PM without a party)"); empty for numeric outcomes
 statistic      "probability" for categories; q10, q25, median, q75, q90 (and mean for
                casualties) for numeric outcomes
 scenario       the batch's label (its scenario name, or PARAM=value with ``by``)
@@ -36,6 +37,9 @@ share. Otherwise (different seeds, or ``paired=False``): chi-square, or Fisher's
 when an expected count is below 5; Mann-Whitney U (or Kolmogorov-Smirnov with
 ``numeric_test="ks"``) for numeric outcomes.
 
+The CSV keeps these machine names; what a reader sees (the terminal table, the report)
+names outcomes, values and rungs in words (``sim.labels``).
+
 Runs without a government count as taking *longer than the horizon* (+inf weeks), so the
 quantiles of weeks_to_government are those of time to government over all runs, as in a
 survival analysis; a quantile of +inf means "not reached by the horizon".
@@ -52,8 +56,9 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
+from sim.labels import NO_GOVERNMENT, NO_PARTY
 from sim.outcomes import COMPARED_CATEGORIES, COMPARED_NUMBERS, Kind, wilson_interval
-from sim.results import load_manifest, load_results
+from sim.results import column_names, load_manifest, load_results
 from sim.statistics import (
     QUANTILES,
     bootstrap,
@@ -80,8 +85,8 @@ CATEGORICAL: dict[str, list | None] = dict(COMPARED_CATEGORIES)
 NUMERIC = {
     o.name: [*QUANTILES, *(["mean"] if o.kind is Kind.COUNT else [])] for o in COMPARED_NUMBERS
 }
-NO_PARTY = "(no party)"  # pm_faction of an incumbent or compromise PM without a list
 RUN_COLUMNS = ["run_id", "seed", *CATEGORICAL, *NUMERIC, "error"]
+SERIES = ["escalation_by_week", "grievance_by_week"]  # for the report's fan charts
 CORRECTIONS = ("holm", "bh")
 NUMERIC_TESTS = ("mannwhitney", "ks")
 
@@ -110,8 +115,9 @@ def _read_dir(path: Path, series: bool) -> tuple[dict, pd.DataFrame]:
     manifest = load_manifest(path)
     swept = (manifest.get("sweep") or {}).get("parameters") or []
     columns = RUN_COLUMNS + (["point", *swept] if swept else [])
-    if series:
-        columns.append("escalation_by_week")
+    if series:  # the weekly series a batch holds (an older table may lack one)
+        present = set(column_names(path))
+        columns += [c for c in SERIES if c in present]
     try:
         frame = load_results(path, columns=columns)
     except (pa.ArrowInvalid, KeyError) as exc:
@@ -135,7 +141,7 @@ def load_batches(
 ) -> list[Batch]:
     """The batches to compare: one per directory, or one per value of ``by`` in a sweep.
 
-    ``series`` also loads ``escalation_by_week`` (for fan charts); fewer than ``minimum``
+    ``series`` also loads the weekly series (``SERIES``, for fan charts); fewer than ``minimum``
     batches is an error (``sim compare`` needs two)."""
     batches: list[Batch] = []
     for d in dirs:
@@ -192,10 +198,18 @@ def _as_label(value) -> str:
     return str(value).lower() if isinstance(value, bool | np.bool_) else str(value)
 
 
-def category_labels(series: pd.Series, outcome: str) -> pd.Series:
-    """A categorical outcome as strings ("true", "3", "majority", "(no party)")."""
+def category_labels(frame: pd.DataFrame, outcome: str, suffix: str = "") -> pd.Series:
+    """A categorical outcome of a run table (``suffix``: of one side of a joined table) as
+    strings ("true", "3", "majority", or a list's name).
+
+    The prime minister's list is null in two different cases: no government formed, or a
+    PM from no list (the incumbent, a compromise figure); the government type tells them
+    apart, and they get separate values."""
+    series = frame[f"{outcome}{suffix}"]
     if outcome == "pm_faction":
-        return series.fillna(NO_PARTY).astype(str)
+        none = frame[f"government_type{suffix}"].astype(str).eq("none").to_numpy()
+        filler = pd.Series(np.where(none, NO_GOVERNMENT, NO_PARTY), index=series.index)
+        return series.where(series.notna(), filler).astype(str)
     return series.map(_as_label)
 
 
@@ -251,7 +265,7 @@ def _row(outcome, value, statistic, batch, n, estimate, low, high, pairing) -> d
 def _categorical_rows(batches: list[Batch], pairings) -> list[dict]:
     rows = []
     for outcome, values in CATEGORICAL.items():
-        labels = [category_labels(b.runs[outcome], outcome) for b in batches]
+        labels = [category_labels(b.runs, outcome) for b in batches]
         if values is None:
             values = sorted(set().union(*labels))
         for value in map(_as_label, values):
@@ -265,8 +279,8 @@ def _categorical_rows(batches: list[Batch], pairings) -> list[dict]:
                     row["diff_low"], row["diff_high"] = newcombe_interval(k, n, k0, n0)
                     row["test"], row["p_value"] = proportion_test(k, n, k0, n0)
                 elif i:
-                    xk = (category_labels(joined[f"{outcome}_k"], outcome) == value).to_numpy()
-                    x0 = (category_labels(joined[f"{outcome}_0"], outcome) == value).to_numpy()
+                    xk = (category_labels(joined, outcome, "_k") == value).to_numpy()
+                    x0 = (category_labels(joined, outcome, "_0") == value).to_numpy()
                     cells = [int(c.sum()) for c in (xk & x0, xk & ~x0, ~xk & x0, ~xk & ~x0)]
                     row["diff"] = (cells[1] - cells[2]) / len(joined)
                     row["diff_low"], row["diff_high"] = paired_newcombe_interval(*cells)
@@ -363,7 +377,7 @@ def compare(
     )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     table["value"] = table["value"].fillna("")
-    table["test"] = table["test"].fillna("")
+    table["test"] = table["test"].astype(object).fillna("")  # all NaN for one batch
     _adjust(table, correction, alpha)
     table.attrs.update(
         batches=[describe(b) for b in items],

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.outcomes import CATEGORIES
 from sim.results import ResultsError
@@ -44,9 +45,16 @@ class Expression:
         return sorted({t[1] for conj in self.terms for t in conj})
 
     @classmethod
-    def parse(cls, text: str, kinds: dict[str, str], where: str) -> Expression:
+    def parse(
+        cls, text: str, kinds: dict[str, str], where: str, key: str | None = None
+    ) -> Expression:
+        """``where`` and ``key`` say where the text came from, for messages: by default
+        the ``--outcome`` of a batch directory; a file's key (``conditions[0]``) else."""
+
         def fail(message: str) -> ResultsError:
-            return ResultsError(f"{where}: --outcome {text!r}: {message}")
+            if key is None:
+                return ResultsError(f"{where}: --outcome {text!r}: {message}")
+            return ResultsError(f"{where}: {key}: {message} (in {text!r})")
 
         tokens, pos = [], 0
         while pos < len(text.rstrip()):
@@ -115,3 +123,17 @@ def _value(token: str, kind: str, fail) -> object:
             raise fail(f"expected true or false, got {token!r}")
         return bare.lower() == "true"
     return bare
+
+
+def column_kinds(schema: pa.Schema) -> dict[str, str]:
+    """Column name -> kind (number, bool, text) of a run table's schema: the columns a
+    condition can name (list columns are left out)."""
+    kinds: dict[str, str] = {}
+    for f in schema:
+        if pa.types.is_boolean(f.type):
+            kinds[f.name] = "bool"
+        elif pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
+            kinds[f.name] = "number"
+        elif pa.types.is_string(f.type):
+            kinds[f.name] = "text"
+    return kinds

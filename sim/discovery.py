@@ -16,6 +16,7 @@ its number of runs (the weight) and of outcome runs, which is the same as peelin
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +24,44 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy.stats import binom
 
 from sim.batch import RUNS_DIR
-from sim.conditions import Expression
+from sim.conditions import Expression, column_kinds
 from sim.outputs import check_directory_writable, check_file_writable, reason
 from sim.results import ResultsError, load_manifest, load_results
 from sim.safe_text import csv_safe, plain
 from sim.sensitivity import replaced_dir, write_json
 
 SUBDIR = "discovery"
+#: condition operators as words, for folder names (a ">" cannot be in every file system)
+OPERATOR_WORDS = {">=": "ge", "<=": "le", "==": "eq", "!=": "ne", ">": "gt", "<": "lt"}
+MAX_FOLDER = 80  # characters of a folder name; a longer one ends in a hash of the whole
+
+
+def outcome_folder(expr: Expression) -> str:
+    """The folder of one outcome's discovery, named from the outcome as parsed (so
+    'max_escalation>=4' and "max_escalation >= '4'" share one): max_escalation_ge_4,
+    not_formed, pmf_status_eq_dissolved_or_formed. Each outcome keeps its own folder, so
+    discovering a second one does not replace the first."""
+    ors = []
+    for conj in expr.terms:
+        ands = []
+        for negate, column, op, value in conj:
+            words = ["not"] if negate else []
+            words.append(column)
+            if op is not None:
+                shown = f"{value:g}" if isinstance(value, float) else str(value).lower()
+                words += [OPERATOR_WORDS[op], shown]
+            ands.append("_".join(words))
+        ors.append("_and_".join(ands))
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in "_or_".join(ors))
+    name = name.lstrip(".") or "outcome"
+    if len(name) > MAX_FOLDER:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_FOLDER - 9]}-{digest}"
+    return name
 
 
 @dataclass
@@ -197,20 +224,13 @@ def points_of(out: str | Path, outcome: str) -> tuple[list[str], pd.DataFrame, E
 def _scalar_columns(out: str | Path) -> dict[str, str]:
     """Column name -> kind (number, bool, text) of the run table; list columns left out."""
     parts = sorted((Path(out) / RUNS_DIR).glob("part-*.parquet"))
-    kinds: dict[str, str] = {}
-    for f in pq.read_schema(parts[0]):
-        if pa.types.is_boolean(f.type):
-            kinds[f.name] = "bool"
-        elif pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
-            kinds[f.name] = "number"
-        elif pa.types.is_string(f.type):
-            kinds[f.name] = "text"
-    return kinds
+    return column_kinds(pq.read_schema(parts[0]))
 
 
 @dataclass
 class Discovery:
     out: Path
+    folder: Path  # out/discovery/<outcome>
     prim: Prim
     summary: dict
     box: pd.DataFrame
@@ -225,7 +245,8 @@ def discover(
     step: int | None = None,
     csv: str | Path | None = None,
 ) -> Discovery:
-    """Run PRIM on a batch directory and write ``out/discovery/`` (and ``csv``)."""
+    """Run PRIM on a batch directory and write ``out/discovery/<outcome>/`` (and
+    ``csv``); the folder is named from the outcome (``outcome_folder``)."""
     for name, value, ok, allowed in (
         ("--alpha", alpha, 0 < alpha < 0.5, "(0, 0.5)"),
         ("--mass-min", mass_min, 0 < mass_min < 1, "(0, 1)"),
@@ -237,9 +258,9 @@ def discover(
     # every place this writes, checked before any work (and before anything is written)
     if csv is not None:
         check_file_writable(csv, "--csv", ResultsError)
-    if out.is_dir():
-        check_directory_writable(out / SUBDIR, "discovery output", ResultsError)
     params, table, expr = points_of(out, outcome)
+    folder = out / SUBDIR / outcome_folder(expr)
+    check_directory_writable(folder, "discovery output", ResultsError)
     prim = peel(params, table[params].to_numpy(), table["hits"], table["runs"], alpha, mass_min)
     prim.chosen = choose(prim.trajectory, min_coverage)
     if step is not None:
@@ -274,10 +295,10 @@ def discover(
             tmp = Path(csv).with_name(f".{Path(csv).name}.tmp")
             csv_safe(box).to_csv(tmp, index=False)
             os.replace(tmp, csv)
-        write_outputs(out / SUBDIR, summary, prim, box)
+        write_outputs(folder, summary, prim, box)
     except OSError as exc:
         raise ResultsError(f"{out}: cannot write the discovery output ({reason(exc)})") from None
-    return Discovery(out, prim, summary, box)
+    return Discovery(out, folder, prim, summary, box)
 
 
 def write_outputs(target: Path, summary: dict, prim: Prim, box: pd.DataFrame) -> None:

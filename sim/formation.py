@@ -17,6 +17,7 @@ import numpy as np
 
 from sim.agents import Faction, Incumbent, Patron
 from sim.enums import GovernmentType, PMFStatus, Stage
+from sim.events import Event, decode
 from sim.model import one_week
 from sim.processes import blocs
 from sim.scenario import Scenario, load_cached, with_overrides
@@ -39,6 +40,8 @@ class FormationModel(mesa.Model):
         ``rng`` is accepted as an alias, so that ``mesa.batch_run`` users can pass either.
     record_series:
         Collect weekly series with Mesa ``DataCollector``s (model-level and per faction).
+    record_events:
+        Keep the run's event log (``model.events``: what each process did, and why).
     **overrides:
         Scenario values by dotted key (``FormationModel(path, seed=1,
         **{"patrons.iran.mediation": 0.3})``), validated like the scenario file itself; so
@@ -51,6 +54,7 @@ class FormationModel(mesa.Model):
         seed: int | None = None,
         record_series: bool = True,
         rng: int | None = None,
+        record_events: bool = True,
         **overrides: Any,
     ):
         if seed is None and isinstance(rng, int | np.integer):
@@ -66,7 +70,8 @@ class FormationModel(mesa.Model):
         self.scenario = sc
         self.compiled = world_for(sc)
         self.world = self.compiled.world
-        self.state = new_state(self.compiled.ref, self.compiled.start)
+        self.state = new_state(self.compiled.ref, self.compiled.start, record_events)
+        self._events: list[Event] = []
         self.streams = run_streams(self.seed)
         self._state_ref = state_ref(self.state)  # what the compiled week takes
         self._run = self.state.run.view(np.recarray)  # the run record, by attribute
@@ -145,6 +150,14 @@ class FormationModel(mesa.Model):
         """The largest bloc formed in parliament now, as (leader's row, seats)."""
         leader, seats = blocs.largest_bloc(self.compiled.ref, self.state.bloc_of)
         return int(leader), float(seats)
+
+    @property
+    def events(self) -> list[Event]:
+        """The run's event log so far (``sim.events.Event``; empty if not recorded)."""
+        have = len(self._events)
+        if int(self.run_state.events) > have:
+            self._events += decode(self.compiled, self.state, have)
+        return list(self._events)
 
     def outcome(self) -> dict[str, Any]:
         """The run's tidy row (see ``sim.outcomes``)."""

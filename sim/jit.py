@@ -4,9 +4,9 @@ The model's processes are compiled once and the machine code is cached beside th
 (``__pycache__``), so a new ``sim`` process starts without compiling. numba decides whether
 a cached function is fresh by its *own* file's timestamp only: a change to a function it
 calls in another file would go unnoticed, and the old code would run. So this module keys
-the whole package's cache to a hash of every source file of ``sim``: on import, if the
-hash differs from the one the cache was built with, the cached code is removed and
-compiled afresh (once).
+the whole package's cache to a hash of the source files compiled code comes from
+(``compiled_sources``): on import, if the hash differs from the one the cache was built
+with, the cached code is removed and compiled afresh (once).
 """
 
 from __future__ import annotations
@@ -23,9 +23,26 @@ PACKAGE = Path(__file__).resolve().parent
 MARKER = "sim-sources.sha256"
 
 
+#: Modules compiled code reads without naming numba: their constants (enum values) are
+#: frozen into the machine code.
+CONSTANTS = ("enums.py",)
+
+
+def compiled_sources() -> list[Path]:
+    """The sources compiled code comes from: every module that uses numba, and those
+    whose constants it reads. Editing any other module (the report, the command line)
+    keeps the cache."""
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_bytes()
+        if path.name in CONSTANTS or b"jit" in text or b"numba" in text:
+            out.append(path)
+    return out
+
+
 def _source_hash() -> str:
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in compiled_sources():
         digest.update(str(path.relative_to(PACKAGE)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

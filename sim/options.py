@@ -332,8 +332,63 @@ def build_parser() -> argparse.ArgumentParser:
     _compare_arguments(p)
     p.add_argument("--out", type=path_text, required=True, help="the HTML file to write")
 
+    p = sub.add_parser(
+        "backtest",
+        help="score the model against a recorded contest: a case file's conditions, weeks "
+        "to government and government type",
+    )
+    p.add_argument(
+        "case", help="case TOML file, e.g. scenarios/cases/first_month_2021.toml (see README)"
+    )
+    p.add_argument("--runs", type=count(), default=None, help="runs (default: the case's)")
+    p.add_argument(
+        "--seed", type=seed, default=None, help="batch seed, 0 to 2**63-1 (default: the case's)"
+    )
+    p.add_argument(
+        "--out",
+        type=path_text,
+        default=None,
+        help="output directory (default: results/<case>_backtest)",
+    )
+    p.add_argument(
+        "--workers",
+        type=count(high=4096),
+        default=None,
+        help=f"worker processes (default: all cores, {cores()} here)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print the score as JSON")
+
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)
+
+    p = sub.add_parser(
+        "explain",
+        help="replay one run with its event log: a timeline, why it ended as it did, and a "
+        "check against its batch",
+    )
+    p.add_argument(
+        "source", help="a batch directory (then give RUN_ID) or a scenario file (then --seed)"
+    )
+    p.add_argument(
+        "run_id", nargs="?", type=count(low=0, high=2**62), default=None,
+        help="the run's run_id in the batch's table",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed", type=count(low=0, high=SEED_LIMIT - 1), default=None,
+        help="with a scenario file: the run's seed (a batch's table has a seed column)",
+    )  # fmt: skip
+    p.add_argument(
+        "--json", action="store_true",
+        help='print {"run_id", "matches_table", "events", "series", ...} as JSON instead',
+    )  # fmt: skip
+    p.add_argument(
+        "--plot", type=path_text, default=None,
+        help="also draw the run (grievance and rung by week, sessions marked) to this PNG",
+    )  # fmt: skip
 
     p = sub.add_parser(
         "view",

@@ -1,5 +1,5 @@
 """Figures of a comparison: outcome bars with intervals, time-to-government ECDFs,
-escalation fan charts and the distribution of casualties.
+fan charts of the weekly series (highest rung, grievance) and the distribution of casualties.
 
 Each function returns a ``matplotlib.figure.Figure`` built without pyplot, so it renders
 with the Agg canvas, touches no global state, and shows itself in a notebook. Batches are
@@ -9,12 +9,15 @@ being the reference, as in ``sim.compare``; every figure gives scenario *i* the 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from sim.compare import CATEGORICAL, Batch, CompareError, as_batches, numeric_values
+from sim.labels import rung, value_label
 from sim.outcomes import label
 from sim.safe_text import plain
 
@@ -41,7 +44,7 @@ def _panels(probs: pd.DataFrame, outcomes: list[str]) -> list[tuple[str, list[tu
         if CATEGORICAL.get(outcome) == [True]:
             events.append((label(outcome), outcome, "true"))
         else:
-            panels.append((label(outcome), [(v, outcome, v) for v in values]))
+            panels.append((label(outcome), [(value_label(outcome, v), outcome, v) for v in values]))
     return panels + ([("yes/no outcomes", events)] if events else [])
 
 
@@ -68,7 +71,7 @@ def plot_outcomes(table: pd.DataFrame, outcomes: list[str] | None = None) -> Fig
             pos = x - 0.4 + width * (i + 0.5)
             ax.bar(pos, est, width, color=colour(i), label=plain(name))
             ax.errorbar(pos, est, yerr=err, fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
-        ticks = [plain(label) for label, _, _ in bars]
+        ticks = [plain(text) for text, _, _ in bars]
         ax.set_xticks(x, ticks, rotation=20 if len(bars) > 4 else 0, fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_title(title, fontsize=10)
@@ -109,52 +112,103 @@ def _horizon(batch: Batch) -> float:
     return float(clock.get("horizon_weeks", 0)) + float(clock.get("follow_up_weeks", 0))
 
 
-def escalation_matrix(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-    """(weeks after the election, runs x weeks levels) from ``escalation_by_week``.
+def series_matrix(
+    batch: Batch, column: str = "escalation_by_week"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weeks after the election, runs x weeks values, runs still live each week) from a
+    weekly series of the run table (``escalation_by_week``, ``grievance_by_week``).
 
-    Runs end at different weeks (formation plus follow-up, or the horizon); an ended run
-    carries its last level forward, read as "stays where it ended", so every week counts
-    every run and the bands do not drift toward the runs that happened to last longest."""
-    if "escalation_by_week" not in batch.runs:
+    Runs end at different weeks (formation plus follow-up, or the horizon). After its
+    final week a run is NaN, not its last value carried forward: nothing is known of a run
+    that has ended, and carrying it would impute the late weeks' violence. Statistics of a
+    week are over the runs still live that week, which the third array counts."""
+    if column not in batch.runs:
         raise CompareError(f"{batch.source}: load the batch with series=True for fan charts")
-    series = [np.asarray(s, dtype=float) for s in batch.runs["escalation_by_week"]]
+    series = [np.asarray(s, dtype=float) for s in batch.runs[column]]
     length = max((len(s) for s in series), default=0)
-    levels = np.zeros((len(series), max(length, 1)))
+    values = np.full((len(series), max(length, 1)), np.nan)
     for i, s in enumerate(series):
-        if len(s):
-            levels[i, : len(s)] = s
-            levels[i, len(s) :] = s[-1]
+        values[i, : len(s)] = s
+    live = (~np.isnan(values)).sum(axis=0)
     start = batch.manifest.get("scenario", {}).get("clock", {}).get("start_week", 0)
-    return start + np.arange(levels.shape[1]), levels
+    return start + np.arange(values.shape[1]), values, live
+
+
+def escalation_matrix(batch: Batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``series_matrix`` of the highest rung by week."""
+    return series_matrix(batch, "escalation_by_week")
+
+
+#: per series: y-axis label, limits, whether values are rungs (whole steps)
+FAN_SERIES = {
+    "escalation_by_week": ("highest rung", (-0.1, 5.1), True),
+    "grievance_by_week": ("mean grievance (seat-weighted)", (0.0, None), False),
+}
+#: a week's bands are drawn while at least this share of runs (and FEW_LIVE runs) is live:
+#: quantiles of a handful of late runs would read as a trend of the scenario
+LIVE_SHARE = 0.01
+FEW_LIVE = 10
+
+
+def _enough_live(live: np.ndarray, runs: int) -> np.ndarray:
+    return live >= max(FEW_LIVE, LIVE_SHARE * runs)
+
+
+def plot_fan(*batches, by: str | None = None, column: str = "escalation_by_week") -> Figure:
+    """Fan chart per scenario of a weekly series: the median over the runs still live each
+    week, with 50% and 90% bands and the mean; under it, how many runs are still live.
+    The chart stops where fewer than 1% of runs (or 10) are still live."""
+    items = _batches(batches, by, series=True)
+    ylabel, ylim, rungs = FAN_SERIES[column]
+    ncols = min(len(items), 2)
+    nrows = -(-len(items) // ncols)
+    fig = Figure(figsize=(11, 3.9 * nrows), layout="constrained")
+    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[4, 1] * nrows)
+    fans: list = []
+    for i, b in enumerate(items):
+        row, col = divmod(i, ncols)
+        ax = fig.add_subplot(grid[2 * row, col], sharey=fans[0] if fans else None)
+        strip = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        fans.append(ax)
+        every, values, live = series_matrix(b, column)
+        enough = np.flatnonzero(_enough_live(live, len(values)))
+        last = enough[-1] + 1 if len(enough) else len(every)  # the strip shows every week
+        weeks, values = every[:last], values[:, :last]
+        # rungs: quantiles are whole rungs; grievance is continuous
+        method: Literal["inverted_cdf", "linear"] = "inverted_cdf" if rungs else "linear"
+        for low, high, alpha, name in FAN_BANDS:
+            lo, hi = np.nanquantile(values, [low, high], axis=0, method=method)
+            ax.fill_between(weeks, lo, hi, step="post", color=colour(i), alpha=alpha, lw=0)
+            ax.plot([], [], color=colour(i), alpha=alpha + 0.2, lw=6, label=f"{name} of live runs")
+        median = np.nanquantile(values, 0.5, axis=0, method=method)
+        ax.step(weeks, median, where="post", color=colour(i), lw=2, label="median")
+        ax.plot(weeks, np.nanmean(values, axis=0), color="black", lw=0.8, ls="--", label="mean")
+        ax.set_title(plain(b.label), fontsize=10)
+        ax.set_ylim(bottom=ylim[0], top=ylim[1])
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelbottom=False)
+        if rungs and not i:  # the fans share their y axis: named once
+            ax.set_yticks(range(6), [rung(k) for k in range(6)])
+        ax.tick_params(labelleft=col == 0)
+        strip.fill_between(every, live, step="post", color="0.55", lw=0)
+        strip.set_ylim(0, len(values))
+        strip.set_ylabel("runs live", fontsize=8)
+        strip.tick_params(labelsize=7)
+        strip.grid(alpha=0.3)
+        strip.set_xlabel("weeks after the election")
+    fans[0].set_ylabel(ylabel)
+    fans[0].legend(loc="upper right" if rungs else "lower right", fontsize=7)
+    return fig
 
 
 def plot_escalation_fan(*batches, by: str | None = None) -> Figure:
-    """Fan chart per scenario: median escalation level each week, with 50% and 90% bands
-    over runs (levels are rungs, so quantiles are whole rungs) and the mean as a line."""
-    items = _batches(batches, by, series=True)
-    ncols = min(len(items), 2)
-    nrows = -(-len(items) // ncols)
-    fig = Figure(figsize=(11, 3.2 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True).ravel()
-    for i, (ax, b) in enumerate(zip(axes, items, strict=False)):
-        weeks, levels = escalation_matrix(b)
-        for low, high, alpha, name in FAN_BANDS:
-            lo, hi = np.quantile(levels, [low, high], axis=0, method="inverted_cdf")
-            ax.fill_between(weeks, lo, hi, step="post", color=colour(i), alpha=alpha, lw=0)
-            ax.plot([], [], color=colour(i), alpha=alpha + 0.2, lw=6, label=f"{name} of runs")
-        median = np.quantile(levels, 0.5, axis=0, method="inverted_cdf")
-        ax.step(weeks, median, where="post", color=colour(i), lw=2, label="median")
-        ax.plot(weeks, levels.mean(0), color="black", lw=0.8, ls="--", label="mean")
-        ax.set_title(plain(b.label), fontsize=10)
-        ax.set_xlabel("weeks after the election")
-        ax.set_ylim(-0.1, 5.1)
-        ax.set_yticks(range(6))
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("escalation level (0-5)")
-    axes[0].legend(loc="upper right", fontsize=7)
-    for ax in axes[len(items) :]:
-        ax.set_visible(False)
-    return fig
+    """Fan chart of the highest rung by week (``plot_fan``), rungs named."""
+    return plot_fan(*batches, by=by, column="escalation_by_week")
+
+
+def plot_grievance_fan(*batches, by: str | None = None) -> Figure:
+    """Fan chart of the seat-weighted mean grievance by week (``plot_fan``)."""
+    return plot_fan(*batches, by=by, column="grievance_by_week")
 
 
 def plot_casualties(*batches, by: str | None = None) -> Figure:

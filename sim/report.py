@@ -13,25 +13,32 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import html
-import io
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from sim.compare import NUMERIC, TABLE_COLUMNS, Batch, CompareError, compare, load_batches
+from sim.compare import TABLE_COLUMNS, Batch, CompareError, compare, load_batches
+from sim.html_blocks import esc as _e
+from sim.html_blocks import figure_data_uri, html_table, img, json_html, slug
+from sim.labels import estimate_text, row_title
 from sim.outputs import check_file_writable
+from sim.report_sections import (
+    CORRECTION_NAMES,
+    compared,
+    escalation_by_government_html,
+    headline_html,
+    outcome_table_html,
+    sweep_html,
+    table_intro,
+)
 from sim.safe_text import csv_safe
 
 #: CSV files of the sensitivity/discovery output that are inputs, not findings
 SKIPPED_CSV = {"points.csv": "the design points (in the file, not shown)"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-NOT_A_DIFFERENCE = "n/a"  # printed for a difference between a number of weeks and never
-TABLE_ROWS = 10  # rows shown of a ranked sensitivity/discovery table (the files hold the rest)
 EXTRA_SECTIONS = {
     "sensitivity": ("Sensitivity", "sensitivity.png"),
     "discovery": ("Scenario discovery", "discovery.png"),
@@ -54,61 +61,64 @@ tr.first td{border-top:2px solid #999}
 
 
 # --------------------------------------------------------------------------- terminal and CSV
-def _num(value: float, outcome: str, signed: bool = False) -> str:
-    if not np.isfinite(value):
-        if signed:  # a difference with "never" is no number of weeks (both never: 0)
-            return NOT_A_DIFFERENCE
-        return "never" if outcome == "weeks_to_government" else "inf"
-    if outcome not in NUMERIC:
-        return f"{value:+.3f}" if signed else f"{value:.3f}"
-    text = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-    return f"+{text}" if signed and value > 0 else text
-
-
 def _p(p: float) -> str:
-    return "" if np.isnan(p) else ("<1e-4" if p < 1e-4 else f"{p:.2g}")
+    return "" if pd.isna(p) else ("<1e-4" if p < 1e-4 else f"{p:.2g}")
 
 
 def format_table(table: pd.DataFrame) -> str:
-    """The comparison as text: the batches, how each pairs with the first, then the rows."""
+    """The comparison as text: the batches, how each pairs with the first, then the rows,
+    each titled in words ("Highest rung: 4 targeted attacks")."""
     meta = table.attrs
     info = meta.get("batches", [])
+    several = compared(table)
     width = max([len(b["label"]) for b in info] + [8]) + 2
-    lines = [f"Comparison of {len(info)} scenarios; differences are from {info[0]['label']}"]
+    lines = [
+        f"Comparison of {len(info)} scenarios; differences are from {info[0]['label']}"
+        if several
+        else f"Summary of {info[0]['label']}"
+    ]
     for b, pairing in zip(info, meta.get("pairings", []), strict=False):
         failed = f", {b['failed']} failed (excluded)" if b["failed"] else ""
         lines.append(
             f"  {b['label']:<{width}}{b['runs']} runs{failed}, seed {b['seed']}, "
-            f"scenario {b['scenario_hash'][:12]}, {b['source']} -- {pairing}"
+            f"scenario {b['scenario_hash'][:12]}, {b['source']}"
+            + (f" -- {pairing}" if several else "")
         )
     lines.append("")
     head = f"  {'scenario':<{width}}{'n':>6}  {'estimate [95% CI]':<26}"
-    lines.append(head + f"{'difference [95% CI]':<30}{'p':>7}{'p adj':>8}   test")
+    lines.append(
+        head + (f"{'difference [95% CI]':<30}{'p':>7}{'p adj':>8}   test" if several else "")
+    )
     for (outcome, value, statistic), rows in table.groupby(
         ["outcome", "value", "statistic"], sort=False
     ):
-        title = f"{outcome} = {value}" if value else f"{outcome}: {statistic}"
-        lines.append(title)
+        lines.append(row_title(outcome, value, statistic))
         for r in rows.itertuples():
-            est = f"{_num(r.estimate, outcome)} [{_num(r.ci_low, outcome)}, "
-            est += f"{_num(r.ci_high, outcome)}]"
+            o, s = outcome, statistic
+            est = f"{estimate_text(r.estimate, o, s)} [{estimate_text(r.ci_low, o, s)}, "
+            est += f"{estimate_text(r.ci_high, o, s)}]"
             diff = ""
             if not pd.isna(r.diff):
-                diff = f"{_num(r.diff, outcome, True)} [{_num(r.diff_low, outcome, True)}, "
-                diff += f"{_num(r.diff_high, outcome, True)}]"
+                low, high = (estimate_text(v, o, s, True) for v in (r.diff_low, r.diff_high))
+                diff = f"{estimate_text(r.diff, o, s, True)} [{low}, {high}]"
             flag = " *" if r.significant else "  "
-            lines.append(
-                f"  {r.scenario:<{width}}{r.n:>6}  {est:<26}{diff:<30}{_p(r.p_value):>7}"
-                f"{_p(r.p_adjusted):>8}{flag} {r.test}"
-            )
-    name = {"holm": "Holm's", "bh": "Benjamini-Hochberg's"}[meta.get("correction", "holm")]
-    lines.append(
-        f"* significant at {meta.get('alpha', 0.05):g} after {name} correction over "
-        f"{meta.get('tests', 0)} tests. Intervals are 95% (Wilson/Newcombe for probabilities, "
-        "bootstrap otherwise). weeks_to_government counts from election day over all runs; "
-        "'never' = no government by the horizon; a difference with one 'never' is n/a, with "
-        "two 0."
+            tail = f"{diff:<30}{_p(r.p_value):>7}{_p(r.p_adjusted):>8}{flag} {r.test}"
+            lines.append(f"  {r.scenario:<{width}}{r.n:>6}  {est:<26}" + (tail if several else ""))
+    footer = (
+        "Intervals are 95% (Wilson for probabilities, bootstrap otherwise). Weeks to "
+        "government count from election day over all runs; 'never' = no government by the "
+        "horizon."
     )
+    if several:
+        name = CORRECTION_NAMES[meta.get("correction", "holm")]
+        footer = (
+            f"* significant at {meta.get('alpha', 0.05):g} after {name} correction over "
+            f"{meta.get('tests', 0)} tests. Intervals are 95% (Wilson/Newcombe for "
+            "probabilities, bootstrap otherwise). Weeks to government count from election day "
+            "over all runs; 'never' = no government by the horizon; a difference with one "
+            "'never' is n/a, with two 0."
+        )
+    lines.append(footer)
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -138,126 +148,31 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
 
 
 # --------------------------------------------------------------------------- HTML
-def figure_data_uri(fig) -> str:
-    """A figure as a base64 PNG data URI (rendered by the Agg canvas)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _img(fig_id: str, uri: str, caption: str) -> str:
-    return (
-        f'<figure id="{fig_id}"><img src="{uri}" alt="{html.escape(caption)}">'
-        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-    )
-
-
-def _e(value) -> str:
-    return html.escape(str(value))
-
-
-def _fmt(value, outcome: str = "", diff: bool = False) -> str:
-    if isinstance(value, float):
-        if pd.isna(value):
-            return ""
-        if value in (float("inf"), float("-inf")):
-            if diff:
-                return NOT_A_DIFFERENCE
-            return "never" if outcome == "weeks_to_government" else str(value)
-        if value != 0 and abs(value) < 1e-3:
-            return f"{value:.2g}"
-        return f"{value:.3f}" if abs(value) < 1 and value != 0 else f"{value:.4g}"
-    return str(value)
-
-
-def comparison_html(table: pd.DataFrame) -> str:
-    """The comparison table; significant differences (after correction) highlighted."""
-    head = [
-        "outcome", "value / statistic", "scenario", "n", "estimate", "95% CI", "difference",
-        "95% CI", "p", "p adjusted", "test",
-    ]  # fmt: skip
-    out = ["<table><tr>" + "".join(f'<th class="l">{h}</th>' for h in head) + "</tr>"]
-    previous = None
-    for r in table.itertuples():
-        key = (r.outcome, r.value, r.statistic)
-        classes = (["sig"] if r.significant else []) + (["first"] if key != previous else [])
-        previous = key
-        o = r.outcome
-        cells = [
-            (o, "l"),
-            (r.value or r.statistic, "l"),
-            (r.scenario, "l"),
-            (r.n, ""),
-            (_fmt(r.estimate, o), ""),
-            (f"[{_fmt(r.ci_low, o)}, {_fmt(r.ci_high, o)}]", ""),
-            (_fmt(r.diff, o, diff=True) + (" *" if r.significant else ""), ""),
-            (
-                f"[{_fmt(r.diff_low, o, True)}, {_fmt(r.diff_high, o, True)}]"
-                if not pd.isna(r.diff)
-                else "",
-                "",
-            ),
-            (_p(r.p_value), ""),
-            (_p(r.p_adjusted), ""),
-            (r.test, "l"),
-        ]
-        row = "".join(f'<td class="{c}">{_e(v)}</td>' for v, c in cells)
-        out.append(f'<tr class="{" ".join(classes)}">{row}</tr>')
-    out.append("</table>")
-    return '<div class="wide">' + "\n".join(out) + "</div>"
-
-
-def _table(frame: pd.DataFrame, limit: int = TABLE_ROWS) -> str:
-    shown = frame.head(limit)
-    rows = ['<div class="wide"><table><tr>']
-    rows[0] += "".join(f"<th>{_e(c)}</th>" for c in shown.columns) + "</tr>"
-    for record in shown.itertuples(index=False):
-        cells = (
-            f'<td class="{"l" if isinstance(v, str) else ""}">{_e(_fmt(v))}</td>' for v in record
-        )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    rows.append("</table></div>")
-    if len(frame) > limit:
-        rows.append(f'<p class="note">first {limit} of {len(frame)} rows</p>')
-    return "\n".join(rows)
-
-
-def _json_html(value, depth: int = 0) -> str:
-    """A JSON summary as nested tables: objects as key/value rows, lists of objects as
-    tables, lists of scalars inline; deeper than three levels as compact JSON."""
-    if depth > 3:
-        return _e(json.dumps(value, default=str))
-    if isinstance(value, dict):
-        rows = "".join(
-            f'<tr><th class="l">{_e(k)}</th><td class="l">{_json_html(v, depth + 1)}</td></tr>'
-            for k, v in value.items()
-        )
-        return f"<table>{rows}</table>"
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        frame = pd.DataFrame(value).map(
-            lambda v: json.dumps(v, default=str) if isinstance(v, dict | list) else v
-        )
-        return _table(frame)
-    if isinstance(value, list):
-        return _e(", ".join(_fmt(v) for v in value))
-    return _e(_fmt(value))
-
-
 def extra_section(directory: Path, kind: str, label: str) -> str:
     """A batch's sensitivity or discovery output, if it has any (another command writes
-    it): the summary, its CSV tables and its picture. Unreadable files are noted."""
+    it): the summary, its CSV tables and its picture. Unreadable files are noted.
+    Discovery keeps one folder per outcome (``discovery/<outcome>/``); each is shown."""
     folder = directory / kind
     if not folder.is_dir():
         return ""
+    folders = [folder]
+    if kind == "discovery":  # one folder per outcome; an older batch's files sit in folder
+        folders += sorted(f for f in folder.iterdir() if f.is_dir() and not f.name.startswith("."))
+    shown = [_output_folder(f, kind, label) for f in folders]
+    return "\n".join(part for part in shown if part)
+
+
+def _output_folder(folder: Path, kind: str, label: str) -> str:
     title, picture = EXTRA_SECTIONS[kind]
-    parts = [f"<h3>{_e(label)} <span class='note'>({_e(folder)})</span></h3>"]
+    name = label if folder.name == kind else f"{label}: {folder.name}"
+    parts = [f"<h3>{_e(name)} <span class='note'>({_e(folder)})</span></h3>"]
     summary = folder / "summary.json"
     if summary.is_file():
         try:
             content = json.loads(summary.read_text())
             if isinstance(content, dict):  # a table with a CSV of its own is shown once
                 content = {k: v for k, v in content.items() if not (folder / f"{k}.csv").is_file()}
-            parts.append(_json_html(content))
+            parts.append(json_html(content))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             parts.append(f'<p class="note">summary.json unreadable: {_e(exc)}</p>')
     png = folder / picture
@@ -265,7 +180,7 @@ def extra_section(directory: Path, kind: str, label: str) -> str:
         data = png.read_bytes()
         if data.startswith(PNG_SIGNATURE):
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-            parts.append(_img(f"fig-{kind}-{_slug(label)}", uri, f"{title}: {label}"))
+            parts.append(img(f"fig-{kind}-{slug(name)}", uri, f"{title}: {name}"))
         else:
             parts.append(f'<p class="note">{_e(picture)} is not a PNG image; left out</p>')
     for csv in sorted(folder.glob("*.csv")):
@@ -277,12 +192,8 @@ def extra_section(directory: Path, kind: str, label: str) -> str:
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             parts.append(f'<p class="note">{_e(csv.name)} unreadable: {_e(exc)}</p>')
             continue
-        parts.append(f"<h4>{_e(csv.stem)}</h4>" + _table(frame))
+        parts.append(f"<h4>{_e(csv.stem)}</h4>" + html_table(frame))
     return "\n".join(parts) if len(parts) > 1 else ""
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower()
 
 
 def manifest_html(batches: list[Batch]) -> str:
@@ -316,35 +227,59 @@ def manifest_html(batches: list[Batch]) -> str:
             "versions": ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items()),
             "host": json.dumps(m.get("host"), default=str),
         }
-        parts.append(f"<h3>{_e(m.get('scenario_name'))}</h3>" + _json_html(fields))
+        parts.append(f"<h3>{_e(m.get('scenario_name'))}</h3>" + json_html(fields))
     return "\n".join(parts)
 
 
 def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
-    """The report as one HTML string."""
+    """The report as one HTML string: a summary of one scenario, or a comparison."""
     # matplotlib loads here, not at import: `sim compare` prints tables without it
-    from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
+    from sim.plots import (
+        plot_casualties,
+        plot_escalation_fan,
+        plot_grievance_fan,
+        plot_outcomes,
+        plot_weeks_ecdf,
+    )
 
+    live = "statistics of a week are over the runs still live that week (an ended run is not "
+    live += "carried forward); the grey strip under each chart counts them"
     figures = [
         ("fig-outcomes", plot_outcomes(table), "Outcome probabilities with 95% intervals"),
         ("fig-weeks", plot_weeks_ecdf(batches), "Weeks from the election to a government"),
         (
             "fig-escalation",
             plot_escalation_fan(batches),
-            "Escalation level by week: median, 50% and 90% bands, mean (ended runs carry "
-            "their last level forward)",
+            f"Highest rung by week: median, 50% and 90% bands, mean; {live}",
         ),
         ("fig-casualties", plot_casualties(batches), "Casualties per run"),
     ]
-    images = {fid: _img(fid, figure_data_uri(fig), cap) for fid, fig, cap in figures}
+    if all("grievance_by_week" in b.runs for b in batches):
+        caption = f"Mean grievance by week (seat-weighted): median, bands, mean; {live}"
+        figures.append(("fig-grievance", plot_grievance_fan(batches), caption))
+    images = {fid: img(fid, figure_data_uri(fig), cap) for fid, fig, cap in figures}
+    several = compared(table)
     sections = [
+        ("headline", "In short", headline_html(table)),
         ("outcomes", "Outcome probabilities", images["fig-outcomes"]),
         ("weeks", "Time to government", images["fig-weeks"]),
-        ("escalation", "Escalation", images["fig-escalation"]),
+        ("escalation", "Escalation", images["fig-escalation"] + images.get("fig-grievance", "")),
+        (
+            "escalation-by-government",
+            "Escalation by government type",
+            escalation_by_government_html(batches),
+        ),
         ("casualties", "Casualties", images["fig-casualties"]),
-        ("comparison", "Comparison table", _comparison_intro(table) + comparison_html(table)),
-        ("manifests", "Manifests", manifest_html(batches)),
+        (
+            "comparison" if several else "summary",
+            "Comparison table" if several else "Outcome table",
+            table_intro(table) + outcome_table_html(table),
+        ),
     ]
+    sweeps = sweep_html(batches)
+    if sweeps:
+        sections.append(("sweep", "Sweep summary", sweeps))
+    sections.append(("manifests", "Manifests", manifest_html(batches)))
     dirs = list(dict.fromkeys(Path(b.source.split(" [")[0]) for b in batches))
     for kind, (heading, _) in EXTRA_SECTIONS.items():
         body = "\n".join(extra_section(d, kind, d.name) for d in dirs).strip()
@@ -364,34 +299,20 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
     )
 
 
-def _comparison_intro(table: pd.DataFrame) -> str:
-    meta = table.attrs
-    items = "".join(
-        f"<li><b>{_e(b['label'])}</b>: {b['runs']} runs"
-        + (f", {b['failed']} failed (excluded)" if b["failed"] else "")
-        + f", seed {_e(b['seed'])} &mdash; {_e(p)}</li>"
-        for b, p in zip(meta["batches"], meta["pairings"], strict=True)
-    )
-    name = {"holm": "Holm's", "bh": "Benjamini-Hochberg's"}[meta["correction"]]
-    return (
-        f"<ul>{items}</ul><p class='note'>Differences are from the first scenario. Highlighted "
-        f"rows (*) are significant at {meta['alpha']:g} after {name} correction over "
-        f"{meta['tests']} tests. Intervals are 95%. Weeks count from election day, over all "
-        "runs; 'never' means no government by the horizon; a difference with one 'never' is "
-        "n/a.</p>"
-    )
-
-
 def build_report(
     dirs, out: str | Path, by: str | None = None, title: str | None = None, **options
 ) -> Path:
     """Compare ``dirs`` and write the HTML report to ``out`` (atomically: nothing is
-    written unless every input is good). ``options`` go to ``sim.compare``."""
+    written unless every input is good). ``options`` go to ``sim.compare``. One batch
+    (and no ``by``) makes a summary of that scenario, not a comparison."""
     if not str(out).lower().endswith((".html", ".htm")):
         raise CompareError(f"--out {out}: the report is an HTML file (name it *.html)")
     # before any work: a place we cannot write fails now, not after the figures
     check_file_writable(out, "--out", CompareError, make_parents=True)
     batches = load_batches(dirs, by=by, series=True)
     table = compare(batches, **options)
-    title = title or "Scenario comparison: " + ", ".join(b.label for b in batches)
+    names = ", ".join(b.label for b in batches)
+    title = title or (
+        f"Scenario comparison: {names}" if len(batches) > 1 else f"Scenario summary: {names}"
+    )
     return write_atomic(out, render(batches, table, title))

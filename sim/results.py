@@ -93,6 +93,15 @@ def _dataset(out: str | Path) -> ds.Dataset:
     return ds.dataset([str(p) for p in checked_parts(out)], format="parquet")
 
 
+def column_names(out: str | Path) -> list[str]:
+    """The run table's columns (from the first part's schema; every part has the same)."""
+    parts = checked_parts(out)
+    try:
+        return list(pq.read_schema(parts[0]).names)
+    except READ_ERRORS as exc:
+        raise unreadable(parts[0], exc) from None
+
+
 def load_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """The run table of a batch directory, one row a run, sorted by ``run_id``.
 

@@ -1,7 +1,8 @@
 """Scenario files: TOML in, frozen typed objects out, clear errors for bad input.
 
 A scenario may say ``extends = "baseline.toml"`` (relative to its own file) and override
-only what changes; tables merge key by key, arrays and scalars replace. Every error names
+only what changes; tables merge key by key, arrays and scalars replace, and factions and
+blocs can be dropped or replaced (``sim.inheritance``). Every error names
 the file that set the offending key, the dotted key, and what is allowed. The schema
 itself is in ``sim.schema``.
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from sim.inheritance import InheritanceError, inherit
 from sim.schema import Scenario, check_rules
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "file_for",
     "load_cached",
     "load_scenario",
+    "read_toml",
     "resolve_raw",
     "scenario_hash",
     "schema_error",
@@ -110,7 +113,7 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def _read_toml(path: Path, referrer: Path | None = None) -> dict[str, Any]:
+def read_toml(path: Path, referrer: Path | None = None) -> dict[str, Any]:
     """A file's table; errors name the file, or, for a parent, the file whose ``extends``
     names it (that is the line to fix) and what is wrong with the parent."""
     problem, table = _problem_reading(path)
@@ -119,28 +122,6 @@ def _read_toml(path: Path, referrer: Path | None = None) -> dict[str, Any]:
     if referrer is None:
         raise ScenarioError(path, "", problem)
     raise ScenarioError(referrer, "extends", f"{path}: {problem}")
-
-
-def _merge(base: dict, override: dict, origin: dict, file: str, prefix: str = "") -> dict:
-    """Deep-merge ``override`` into ``base``; record which file set each dotted key."""
-    out = dict(base)
-    for key, value in override.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, origin, file, dotted + ".")
-        else:
-            out[key] = value
-            origin[dotted] = file
-            if isinstance(value, dict):
-                _mark(value, origin, file, dotted + ".")
-    return out
-
-
-def _mark(table: dict, origin: dict, file: str, prefix: str) -> None:
-    for key, value in table.items():
-        origin[f"{prefix}{key}"] = file
-        if isinstance(value, dict):
-            _mark(value, origin, file, f"{prefix}{key}.")
 
 
 def resolve_raw(
@@ -158,15 +139,19 @@ def resolve_raw(
         raise ScenarioError(
             _referrer or path, "extends", f"a chain of more than {MAX_EXTENDS} files"
         )
-    raw = _read_toml(path, _referrer)
+    raw = read_toml(path, _referrer)
     parent = raw.pop("extends", None)
     origin: dict[str, str] = {}
-    if parent is None:
-        return _merge({}, raw, origin, str(path)), origin
-    if not isinstance(parent, str) or not parent:
-        raise ScenarioError(path, "extends", "expected a path string relative to this file")
-    base, origin = resolve_raw(path.parent / parent, (*_seen, real), path)
-    return _merge(base, raw, origin, str(path)), origin
+    base = None
+    if parent is not None:
+        if not isinstance(parent, str) or not parent:
+            raise ScenarioError(path, "extends", "expected a path string relative to this file")
+        base, origin = resolve_raw(path.parent / parent, (*_seen, real), path)
+    try:  # merged over the parent, with its directives (drop, replace) applied
+        merged = inherit(base, raw, origin, str(path), str(path.parent / (parent or "")))
+    except InheritanceError as exc:
+        raise ScenarioError(path, exc.key, exc.message) from None
+    return merged, origin
 
 
 def scenario_hash(raw: dict) -> str:

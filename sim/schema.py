@@ -186,6 +186,12 @@ class Bargaining(Section):
     switching_cost: Weight
     join_threshold: Annotated[float, Field(ge=-MAX_WEIGHT, le=MAX_WEIGHT)]
     bloc_noise: Weight
+    # the formateur weighs a compromise prime minister from its first nominee on, not only
+    # after one has failed (false: only after a failure)
+    compromise_first: bool = False
+    # what a compromise figure, acceptable across the consensus community, adds to every
+    # invitee's margin (0: nothing beyond standing at the coalition's centre)
+    compromise_appeal: Weight = 0.0
 
 
 class Grievance(Section):
@@ -199,6 +205,9 @@ class Grievance(Section):
     protest_relief: Weight
     incumbent_killed: Weight
     blocked: Weight
+    # weekly grievance of a faction while an armed rival across the PMF question is
+    # mobilised (at clashes or above): fear and anger feed each other (0: no such feedback)
+    rival_escalation: Weight = 0.0
 
 
 class Escalation(Section):
@@ -213,8 +222,11 @@ class Escalation(Section):
         BeforeValidator(_list_to_tuple),
     ]
     protest_min_seats: Seats
+    # the highest rung the street reaches: 3 lets large crowds clash with security forces
     street_cap: int = Field(ge=0, le=5)
     street_start: int = Field(default=0, ge=0, le=5)
+    # the street's own grievance, from services and jobs, beside the parties' (0: none)
+    street_grievance: Unit = 0.0
 
 
 class Governance(Section):

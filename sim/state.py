@@ -69,6 +69,10 @@ RUN = np.dtype(
         # tallies
         ("casualties", np.int64),
         ("bloc_switches", np.int64),
+        ("street_anger", np.float64),  # the street's own grievance from its dead
+        # the event log (sim.events): events recorded, and those the full log dropped
+        ("events", np.int64),
+        ("events_lost", np.int64),
     ],
     align=True,
 )
@@ -94,6 +98,11 @@ class State(NamedTuple):
     escalation_series: np.ndarray  # (T,) int8: highest rung each week from the start
     grievance_series: np.ndarray  # (T,) float32: seat-weighted mean grievance each week
     weeks_at_level: np.ndarray  # (6,) weeks with the highest rung at each level
+    # The event log (sim.events), for a single run; zero rows in a batch, where recording
+    # is then one comparison per event that could have been recorded.
+    event_codes: np.ndarray  # (E, 5) int64: week, kind, actor, other, detail
+    event_values: np.ndarray  # (E, 8) the event's numbers
+    answer_terms: np.ndarray  # (N, 7) the terms of each invitee's last margin, or (0, 7)
 
 
 @jit
@@ -124,9 +133,16 @@ def state_ref(state: State) -> StateRef:
     return StateRef(*state)
 
 
+#: Events a single run's log holds (a baseline run records a few hundred); later ones are
+#: counted as lost.
+EVENT_CAPACITY = 20_000
+EVENT_CODES, EVENT_VALUES, MARGIN_TERMS = 5, 8, 7
+
+
 @jit
-def new_state(world: World, start: Start) -> State:
-    """A run at its start week, before its first step (``sim.model.one_week``)."""
+def new_state(world: World, start: Start, record_events: bool = False) -> State:
+    """A run at its start week, before its first step (``sim.model.one_week``); with
+    ``record_events``, with room for its event log."""
     n = len(world.seats)
     k = len(world.incumbent_position)
     span = world.clock.horizon_weeks - world.clock.start_week + 1
@@ -153,6 +169,8 @@ def new_state(world: World, start: Start) -> State:
         bump = world.grievance.incumbent_killed * world.incumbent_supporters
         grievance = np.minimum(grievance + bump, 1.0)
     levels = start.levels.copy()
+    room = EVENT_CAPACITY if record_events else 0
+    n_terms = n if record_events else 0
     patience = np.empty((len(start.patience), n))
     for p in range(len(start.patience)):
         patience[p, :] = start.patience[p]
@@ -174,6 +192,9 @@ def new_state(world: World, start: Start) -> State:
         escalation_series=np.zeros(span, dtype=np.int8),
         grievance_series=np.zeros(span, dtype=np.float32),
         weeks_at_level=np.zeros(6, dtype=np.int64),
+        event_codes=np.zeros((room, EVENT_CODES), np.int64),
+        event_values=np.zeros((room, EVENT_VALUES)),
+        answer_terms=np.zeros((n_terms, MARGIN_TERMS)),
     )
     record_week(world, StateRef(*state))
     return state

@@ -128,3 +128,29 @@ def holm(p: np.ndarray) -> np.ndarray:
     out = np.empty(m)
     out[order] = np.minimum(adjusted, 1.0)
     return out
+
+
+# --------------------------------------------------------------------------- cross-tables
+def row_proportions(rows, columns, row_order=None, column_order=None):
+    """A cross-table of two categorical series as row proportions, each with its 95%
+    Wilson interval: one line per (row, column) with ``runs`` (the row's total), ``count``,
+    ``share``, ``low`` and ``high``. A row with no runs has no shares and is left out; a
+    column named in ``column_order`` is kept even when empty (a share of 0 with its
+    interval says "never, in this many runs")."""
+    import pandas as pd  # (scipy and numpy only above: sim compare's start stays light)
+
+    counts = pd.crosstab(pd.Series(list(rows), name="row"), pd.Series(list(columns), name="col"))
+    if row_order is not None:
+        counts = counts.reindex([r for r in row_order if r in counts.index])
+    if column_order is not None:
+        counts = counts.reindex(columns=list(column_order), fill_value=0)
+    out = []
+    for row, line in counts.iterrows():
+        n = int(line.sum())
+        for col, k in line.items():
+            low, high = wilson_interval(int(k), n)
+            out.append(
+                {"row": row, "column": col, "runs": n, "count": int(k)}
+                | {"share": k / n if n else np.nan, "low": low, "high": high}
+            )
+    return pd.DataFrame(out, columns=["row", "column", "runs", "count", "share", "low", "high"])

@@ -317,3 +317,66 @@ def test_bad_input_is_one_line_and_exit_2_with_nothing_written(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert message.format(tmp=tmp_path) in err
     assert not csv.exists()
+
+
+# --------------------------------------------------------------------------- words a reader reads
+def test_no_government_and_a_pm_without_a_party_are_separate_values(tmp_path):
+    # synthetic_runs: no government (none, null list), a majority under a PM from no
+    # list (null list), a consensus under a sadrist PM
+    frame = synthetic_runs(300, 4)
+    a = write_batch(tmp_path / "a", frame)
+    b = write_batch(tmp_path / "b", synthetic_runs(300, 5), "other")
+    table = compare(a, b)
+    formed = frame["formed"].to_numpy()
+    majority = (frame["government_type"] == "majority").to_numpy()
+    counts = {
+        "(no government)": (~formed).sum(),
+        "(PM without a party)": (formed & majority).sum(),
+        "sadrists": (frame["pm_faction"] == "sadrists").sum(),
+    }
+    for value, k in counts.items():
+        row = rows(table, "pm_faction", value, scenario="baseline").iloc[0]
+        assert row["estimate"] == pytest.approx(k / 300), value
+    assert "(no party)" not in set(table["value"])
+    # paired: each side's null list is read with its own government type
+    paired = rows(table, "pm_faction", "(no government)", scenario="other").iloc[0]
+    assert paired["pairing"].startswith("paired")
+    assert paired["diff"] == pytest.approx(
+        (~synthetic_runs(300, 5)["formed"]).mean() - (~formed).mean()
+    )
+
+
+def test_terminal_table_titles_rows_in_words_and_rounds_intervals(tmp_path):
+    frame = synthetic_runs(200, 6)  # max_escalation is never 0: an interval at zero
+    a = write_batch(tmp_path / "a", frame)
+    b = write_batch(tmp_path / "b", synthetic_runs(200, 7), "other")
+    text = sim.format_table(compare(a, b))
+    for title in ("Government type: majority", "Highest rung: 4 targeted attacks",
+                  "Government formed", "Weeks to government: median", "Casualties: mean",
+                  "Prime minister's list: (no government)"):  # fmt: skip
+        assert f"\n{title}\n" in text, title
+    assert "\nmax_escalation" not in text and "government_type =" not in text
+    zero = text.split("\nHighest rung: 0 politics\n")[1].splitlines()[0]
+    assert "0.000 [0.000, 0.019]" in zero
+    assert not re.search(r"\de-\d", text.split("* significant")[0])  # no exponent forms
+
+
+def test_labels_name_rungs_and_round_bounds_to_what_is_shown():
+    from sim.labels import estimate_text, interval, value_label
+
+    assert interval(1.1e-19, 0.0019) == "[0.000, 0.002]"
+    assert estimate_text(-1e-19, "formed", "probability", signed=True) == "+0.000"
+    assert estimate_text(float("inf"), "weeks_to_government", "median") == "never"
+    assert estimate_text(float("inf"), "weeks_to_government", "median", True) == "n/a"
+    assert [value_label("max_escalation", k) for k in range(6)] == [
+        "0 politics", "1 threats", "2 protests", "3 clashes", "4 targeted attacks",
+        "5 armed conflict",
+    ]  # fmt: skip
+    assert value_label("government_type", "majority") == "majority"
+
+
+def test_format_table_of_one_batch_has_no_differences(tmp_path):
+    a = write_batch(tmp_path / "a", synthetic_runs(80, 1))
+    text = sim.format_table(compare(a))
+    assert text.startswith("Summary of baseline")
+    assert "difference" not in text and "over 0 tests" not in text and "reference" not in text

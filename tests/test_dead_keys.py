@@ -48,23 +48,12 @@ NO_CLIENT_TO_REASSURE = (
 #: baseline never reaches a state where their value decides anything; another scenario
 #: would.
 INERT: dict[str, str] = {
-    "grievance.protest_relief": (
-        "only protests by lists of escalation.protest_min_seats (40) or more win "
-        "concessions [escalation: effective_protest]; the one such list, the Sadrists, who "
-        "gained seats, never reaches the protest rung in the baseline"
-    ),
-    "patrons.turkey.restraint": (
-        "restraint only holds back clients that would climb [escalation: restraint]; "
-        "Turkey's clients stay at rung 0 or 1, unarmed or nearly, below the militias that "
-        "set every outcome of the ladder"
-    ),
     "patrons.us.guarantee": NO_CLIENT_TO_REASSURE,
     "patrons.turkey.guarantee": NO_CLIENT_TO_REASSURE,
     "incumbent.attacker_legitimacy_cost": NO_ASSOCIATION,
     "factions.fatah.legitimacy": NO_ASSOCIATION,
     "factions.huquq.legitimacy": NO_ASSOCIATION,
     "factions.huquq.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.kurdistan_alliance.alignment.us": SMALL_LIST_ALIGNMENT,
     "factions.kurdistan_alliance.alignment.turkey": SMALL_LIST_ALIGNMENT,
     "factions.azm.alignment.us": SMALL_LIST_ALIGNMENT,
     "factions.azm.alignment.turkey": SMALL_LIST_ALIGNMENT,

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.cli import main
-from sim.discovery import Expression, _cut, choose, peel
+from sim.discovery import Expression, _cut, choose, outcome_folder, peel
 from sim.results import ResultsError, load_results
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
@@ -164,7 +164,8 @@ def test_discover_cli_writes_the_box_trajectory_and_plot(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "peeling trajectory" in printed and "<- chosen" in printed
-    out = batch / "discovery"
+    out = batch / "discovery" / "max_escalation_ge_4"
+    assert f"summary in {out}" in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["outcome"] == "max_escalation >= 4"
     assert summary["runs"] == 1000 and summary["points"] == 500
@@ -214,7 +215,9 @@ def test_discover_on_a_real_sweep(tmp_path, capsys):
         pytest.skip("every run of this tiny sweep ends alike")
     threshold = int(runs[column].max())
     assert main(["discover", str(out), "--outcome", f"{column} >= {threshold}"]) == 0
-    summary = json.loads((out / "discovery" / "summary.json").read_text())
+    summary = json.loads(
+        (out / "discovery" / f"{column}_ge_{threshold}" / "summary.json").read_text()
+    )
     assert summary["runs"] == 24 and summary["points"] == 12
     assert summary["outcome_runs"] == int((runs[column] >= threshold).sum())
     assert {b["parameter"] for b in summary["box"]} == {"escalation.slope", "grievance.decay"}
@@ -226,7 +229,38 @@ def test_discover_csv_text_cells_cannot_run_as_formulas(tmp_path, capsys):
     box_csv = tmp_path / "box.csv"
     args = ["discover", str(batch), "--outcome", "max_escalation >= 4", "--csv", str(box_csv)]
     assert main(args) == 0
-    for written in (box_csv, batch / "discovery" / "box.csv"):
+    for written in (box_csv, batch / "discovery" / "max_escalation_ge_4" / "box.csv"):
         box = pd.read_csv(written)
         assert list(box["parameter"]) == ["'=cmd()", "'@b", "'-c", "d"]
         assert pd.api.types.is_float_dtype(box["low"]) and box["restricted"].dtype == bool
+
+
+def test_each_outcome_keeps_its_own_folder(tmp_path, capsys):
+    batch = tmp_path / "batch"
+    fake_batch(batch)
+    first = ["discover", str(batch), "--outcome", "max_escalation >= 4"]
+    second = ["discover", str(batch), "--outcome", "max_escalation>=5 or max_escalation == '0'"]
+    assert main(first) == 0 and main(second) == 0
+    folders = sorted(p.name for p in (batch / "discovery").iterdir())
+    assert folders == ["max_escalation_ge_4", "max_escalation_ge_5_or_max_escalation_eq_0"]
+    kept = json.loads((batch / "discovery" / folders[0] / "summary.json").read_text())
+    assert kept["outcome"] == "max_escalation >= 4"  # the second did not overwrite it
+    # the same outcome written differently is the same folder (replaced, not duplicated)
+    assert main(["discover", str(batch), "--outcome", "max_escalation>=4.0"]) == 0
+    assert len(list((batch / "discovery").iterdir())) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "folder"),
+    [
+        ("not formed", "not_formed"),
+        ('pmf_status != "dissolved" and formed', "pmf_status_ne_dissolved_and_formed"),
+        ("max_escalation < 2.5", "max_escalation_lt_2.5"),
+    ],
+)
+def test_outcome_folders_are_named_from_the_outcome(text, folder):
+    kinds = {"max_escalation": "number", "pmf_status": "text", "formed": "bool"}
+    assert outcome_folder(Expression.parse(text, kinds, "d")) == folder
+    long = " or ".join(["max_escalation >= 4"] * 10)
+    name = outcome_folder(Expression.parse(long, kinds, "d"))
+    assert len(name) == 80 and name.startswith("max_escalation_ge_4_or_")

@@ -189,7 +189,7 @@ def test_a_difference_with_never_is_printed_without_a_sign(tmp_path):
     assert np.isinf(q90["estimate"].iloc[0]) and np.isfinite(q90["estimate"].iloc[1])
     text = format_table(table)
     assert "-never" not in text and "+never" not in text
-    block = text.split("weeks_to_government: q90")[1].splitlines()
+    block = text.split("Weeks to government: 90th percentile")[1].splitlines()
     assert "never [never, never]" in block[1]
     assert "n/a [n/a, n/a]" in block[2]
 

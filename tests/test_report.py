@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import json
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -27,7 +29,7 @@ from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-FIGURES = {"fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties"}
+FIGURES = {"fig-outcomes", "fig-weeks", "fig-escalation", "fig-casualties", "fig-grievance"}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -37,6 +39,7 @@ def runs(n: int, draw_seed: int, p_majority: float = 0.3) -> pd.DataFrame:
     formed = rng.random(n) < 0.8
     majority = rng.random(n) < p_majority
     weeks = 20 + rng.poisson(10, n)
+    lengths = 30 + rng.integers(0, 40, n)
     return pd.DataFrame(
         {
             "run_id": np.arange(n),
@@ -53,9 +56,8 @@ def runs(n: int, draw_seed: int, p_majority: float = 0.3) -> pd.DataFrame:
             "max_escalation": rng.integers(1, 5, n),
             "casualties": rng.poisson(rng.exponential(5.0, n)),
             "pmf_status": "intact",
-            "escalation_by_week": [
-                list(rng.integers(0, 5, 30 + int(k))) for k in rng.integers(0, 40, n)
-            ],
+            "escalation_by_week": [list(rng.integers(0, 5, length)) for length in lengths],
+            "grievance_by_week": [list(rng.uniform(0, 0.4, length)) for length in lengths],
             "error": None,
         }
     )
@@ -146,9 +148,17 @@ def test_report_is_self_contained_with_every_figure(report, two_batches):
     assert {fig for fig, _ in s.images} == FIGURES
     ids = {a.get("id") for _, a in s.tags}
     assert {"outcomes", "weeks", "escalation", "casualties", "comparison", "manifests"} <= ids
+    assert {"headline", "escalation-by-government"} <= ids
     assert "sensitivity" not in ids and "discovery" not in ids  # no such files here
+    assert "sweep" not in ids  # neither batch is a sweep
     assert "ab" * 32 in text and "python 3.11" in text  # the manifests: hash and versions
-    assert "government_type" in text and "McNemar exact (paired)" in text  # the table
+    assert "Government type" in text and "McNemar exact (paired)" in text  # the table
+    assert "<title>Scenario comparison: baseline, variant</title>" in text
+    # outcomes by their labels and rungs by their names, never a column name
+    for raw in ("government_type", "max_escalation", "pm_faction", "blocking_third"):
+        assert raw not in text, raw
+    assert "4 targeted attacks" in text and "(no government)" in text
+    assert "(no party)" not in text
 
 
 def test_report_includes_sensitivity_and_discovery_when_present(tmp_path, two_batches):
@@ -169,16 +179,17 @@ def test_report_includes_sensitivity_and_discovery_when_present(tmp_path, two_ba
     ).to_csv(sens / "max_escalation.csv", index=False)
     pd.DataFrame({"x": range(100)}).to_csv(sens / "points.csv", index=False)
     (sens / "sensitivity.png").write_bytes(png.getvalue())
-    (disc / "summary.json").write_text(
-        json.dumps({"outcome": "max_escalation >= 4", "coverage": 0.7})
-    )
-    pd.DataFrame({"parameter": ["grievance.decay"], "low": [0.01], "high": [0.03]}).to_csv(
-        disc / "box.csv", index=False
-    )
-    pd.DataFrame({"step": range(40), "coverage": np.linspace(1, 0.2, 40)}).to_csv(
-        disc / "trajectory.csv", index=False
-    )
-    (disc / "discovery.png").write_bytes(png.getvalue())
+    for outcome in ("max_escalation >= 4", "not formed"):  # a folder per outcome
+        folder = disc / outcome.replace(" >= ", "_ge_").replace(" ", "_")
+        folder.mkdir()
+        (folder / "summary.json").write_text(json.dumps({"outcome": outcome, "coverage": 0.7}))
+        pd.DataFrame({"parameter": ["grievance.decay"], "low": [0.01], "high": [0.03]}).to_csv(
+            folder / "box.csv", index=False
+        )
+        pd.DataFrame({"step": range(40), "coverage": np.linspace(1, 0.2, 40)}).to_csv(
+            folder / "trajectory.csv", index=False
+        )
+        (folder / "discovery.png").write_bytes(png.getvalue())
     out = tmp_path / "with_extras.html"
     assert main(["report", str(first), str(two_batches[1]), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
@@ -186,13 +197,18 @@ def test_report_includes_sensitivity_and_discovery_when_present(tmp_path, two_ba
     assert_self_contained(s, text)
     ids = {a.get("id") for _, a in s.tags}
     assert {"sensitivity", "discovery"} <= ids
-    assert {fig for fig, _ in s.images} == FIGURES | {"fig-sensitivity-base", "fig-discovery-base"}
+    assert {fig for fig, _ in s.images} == FIGURES | {
+        "fig-sensitivity-base",
+        "fig-discovery-base--max-escalation-ge-4",
+        "fig-discovery-base--not-formed",
+    }
     for shown in (
         "escalation.slope",
         "mu_star",
         "morris",
         "grievance.decay",
         "max_escalation &gt;= 4",
+        "not formed",
     ):
         assert shown in text, shown
     assert "first 10 of 40 rows" in text  # long CSVs are cut, and say so
@@ -208,18 +224,119 @@ def test_plotting_api_returns_figures(two_batches):
         sim.plot_casualties(*two_batches),
     ]
     assert all(isinstance(f, Figure) for f in figures)
-    assert len([ax for ax in figures[2].axes if ax.get_visible()]) == 2  # a fan per scenario
+    fans = [ax for ax in figures[2].axes if ax.get_visible() and ax.get_title()]
+    assert [ax.get_title() for ax in fans] == ["baseline", "variant"]  # a fan per scenario
 
 
-def test_escalation_fan_carries_ended_runs_forward(two_batches):
-    from sim.plots import escalation_matrix
+def test_fan_chart_counts_only_live_runs(tmp_path):
+    """An ended run is not carried forward: after its final week it is missing, and each
+    week's statistics and live count are over the runs still going."""
+    from sim.plots import escalation_matrix, series_matrix
 
-    batch = sim.load_batches([two_batches[0]], series=True)[0]
-    weeks, levels = escalation_matrix(batch)
-    assert weeks[0] == 4  # week 0 of the series is the scenario's start week
-    for row, series in zip(levels, batch.runs["escalation_by_week"], strict=True):
-        assert (row[: len(series)] == series).all()
-        assert (row[len(series) :] == series[-1]).all()
+    frame = runs(3, 1).assign(
+        escalation_by_week=[[1, 2, 4], [1, 1], [0, 3, 3, 5]],
+        grievance_by_week=[[0.1, 0.2, 0.3], [0.1, 0.1], [0.0, 0.2, 0.2, 0.4]],
+    )
+    batch = sim.load_batches([batch_dir(tmp_path / "b", frame, "b")], series=True)[0]
+    weeks, levels, live = escalation_matrix(batch)
+    assert weeks.tolist() == [4, 5, 6, 7]  # week 0 of the series is the start week
+    np.testing.assert_array_equal(levels, [[1, 2, 4, np.nan], [1, 1, np.nan, np.nan], [0, 3, 3, 5]])
+    assert live.tolist() == [3, 3, 2, 1]
+    assert np.nanmean(levels, axis=0).tolist() == [2 / 3, 2.0, 3.5, 5.0]
+    _, grievance, live = series_matrix(batch, "grievance_by_week")
+    assert np.isnan(grievance[1, 2:]).all() and live.tolist() == [3, 3, 2, 1]
+
+
+def test_fan_chart_shows_the_live_runs_under_each_fan(two_batches):
+    fig = sim.plot_escalation_fan(*two_batches)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4  # a fan and its live-run strip per scenario
+    strips = [ax for ax in visible if ax.get_ylabel() == "runs live"]
+    assert len(strips) == 2 and all(ax.get_ylim()[1] == 120 for ax in strips)
+    ticks = [t.get_text() for t in visible[0].get_yticklabels()]
+    assert ticks == ["0 politics", "1 threats", "2 protests", "3 clashes",
+                     "4 targeted attacks", "5 armed conflict"]  # fmt: skip
+
+
+def test_headline_names_the_largest_probabilities_and_differences(report, two_batches):
+    table = sim.compare(*two_batches)
+    text = report.read_text(encoding="utf-8")
+    headline = text.split('<div class="headline">')[1].split("</div>")[0]
+    probs = table[(table["statistic"] == "probability") & (table["scenario"] == "baseline")]
+    top = probs.nlargest(3, "estimate", keep="first")
+    from sim.labels import row_title
+
+    positions = [
+        headline.index(html.escape(row_title(o, v)))
+        for o, v in zip(top["outcome"], top["value"], strict=True)
+    ]
+    assert positions == sorted(positions)  # in order, largest first
+    # the variant's majority share was planted at 0.6 against 0.3: the largest difference
+    assert "Largest significant differences" in headline
+    assert headline.index("Government type: majority</b> in variant") < headline.index(
+        "Government type: consensus</b> in variant"
+    )
+
+
+def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path):
+    from sim.outcomes import wilson_interval
+    from sim.report_sections import escalation_by_government
+
+    frame = runs(100, 9)
+    frame["formed"] = True
+    frame["government_type"] = ["majority"] * 40 + ["consensus"] * 60
+    frame["max_escalation"] = [4] * 30 + [5] * 10 + [2] * 50 + [3] * 10
+    d = batch_dir(tmp_path / "b", frame, "b")
+    batch = sim.load_batches([d], series=True)[0]
+    table = escalation_by_government(batch).set_index(["row", "column"])
+    assert table.loc[("majority", 4), "share"] == 0.75
+    assert table.loc[("majority", "4+"), "share"] == 1.0
+    assert table.loc[("consensus", "4+"), "count"] == 0
+    assert table.loc[("consensus", 2), ["low", "high"]].tolist() == list(wilson_interval(50, 60))
+    assert set(table.index.get_level_values("row")) == {"majority", "consensus"}  # none: no runs
+    # a report of this one batch: a summary, with the cross-table
+    out = tmp_path / "one.html"
+    assert main(["report", str(d), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    ids = {a.get("id") for _, a in scan(out).tags}
+    assert "<title>Scenario summary: b</title>" in text
+    assert "comparison" not in ids and "summary" in ids
+    assert "Scenario comparison" not in text and "over 0 tests" not in text
+    assert "difference" not in text.lower() and "p adjusted" not in text
+    assert not re.search(r"\[[-+\d.]*e-\d", text)  # no interval bound in exponent form
+    assert "[0.000, 0.037]" in text  # rung 0 never happens in 100 runs: Wilson's bound
+    section = text.split('id="escalation-by-government"')[1].split("</section>")[0]
+    assert "4+ (targeted attacks or worse)" in section and "[0.000, 0.060]" in section
+
+
+def test_sweep_summary_has_a_row_per_point_and_a_plot(tmp_path):
+    key = "patrons.iran.mediation"
+    parts = []
+    for point, (value, p_majority) in enumerate([(0.2, 0.1), (0.5, 0.5), (0.8, 0.9)]):
+        parts.append(runs(60, 20 + point, p_majority).assign(point=point, **{key: value}))
+    frame = pd.concat(parts, ignore_index=True).assign(run_id=np.arange(180))
+    d = batch_dir(tmp_path / "sweep", frame, "baseline")
+    manifest = json.loads((d / "manifest.json").read_text())
+    manifest["sweep"] = {"parameters": [key], "points": [{key: v} for v in (0.2, 0.5, 0.8)]}
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    from sim.sweep_summary import point_table
+
+    table = point_table(frame, [key])
+    majority = table[table["statistic"] == "p_majority"].set_index("point")
+    for point, part in enumerate(parts):
+        expected = (part["government_type"] == "majority").mean()
+        assert majority.loc[point, "estimate"] == pytest.approx(expected)
+        assert majority.loc[point, key] == [0.2, 0.5, 0.8][point]
+    assert majority["estimate"].is_monotonic_increasing
+    out = tmp_path / "sweep.html"
+    assert main(["report", str(d), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    section = text.split('<section id="sweep">')[1].split("</section>")[0]
+    assert f'<th class="l">{key}</th>' in section  # a column per swept parameter
+    for value in ("0.2", "0.5", "0.8"):  # one row per point, with its value
+        assert f"<td>{value}</td>" in section
+    assert "P(majority government)" in section
+    assert {fig for fig, _ in scan(out).images} >= {"fig-sweep-baseline"}
 
 
 @pytest.mark.parametrize(
@@ -259,7 +376,7 @@ def test_every_figure_loads_in_headless_chromium(report, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "browser: 4 images, 4 figures loaded, 0 fetches" in done.stdout
+    assert "browser: 5 images, 5 figures loaded, 0 fetches" in done.stdout
     assert shot.read_bytes().startswith(PNG)
 
 
@@ -314,7 +431,7 @@ def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkey
 
     monkeypatch.setattr(report_module, "figure_data_uri", embed)
     assert main(["report", *map(str, dirs), "--out", str(tmp_path / "r.html")]) == 0
-    assert len(figures) == 4
+    assert len(figures) == len(FIGURES)
     drawn = set()  # what each text draws, where it is not TeX (log-scale ticks are)
     for fig in figures:
         for text in fig.findobj(Text):
@@ -324,3 +441,34 @@ def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkey
     assert set(names) | {faction} <= drawn  # legend entries, titles, a tick label
     legend = [t._preprocess_math(t.get_text())[0].strip() for t in figures[0].legends[0].texts]
     assert legend == names  # an entry for every scenario, the underscored one too
+
+
+def test_check_report_finds_what_the_issue_complained_of(report):
+    """scripts/check_report.py's static and content checks, without a browser: the report
+    passes; the old report's faults, planted in a copy, are each found."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "check_report", ROOT / "scripts" / "check_report.py"
+    )
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    text = report.read_text(encoding="utf-8")
+    problems, images = check.static_check(text)
+    assert problems == [] and set(images) == FIGURES
+    broken = (
+        text.replace("<title>Scenario comparison", "<title>Scenario summary")
+        .replace("(no government)", "(no party)")
+        .replace("Highest rung", "max_escalation")
+        .replace("[0.000, ", "[1.1e-19, ", 1)
+        .replace('id="escalation-by-government"', 'id="elsewhere"')
+    )
+    found = "\n".join(check.static_check(broken)[0])
+    for fault in (
+        "a one-scenario report must show an outcome table",
+        "'(no party)' mixes",
+        "shows column names: max_escalation",
+        "interval bounds in exponent form: [1.1e-19",
+        "section escalation-by-government missing",
+    ):
+        assert fault in found, fault

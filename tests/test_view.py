@@ -26,6 +26,7 @@ from sim.watch import (
     grievance_by_week,
     model_events,
     parse_seed,
+    records_events,
     rungs_by_week,
     seats_by_bloc,
     slider_specs,
@@ -155,6 +156,15 @@ def test_the_status_line_names_the_week(watched):
     assert status_line(watched).startswith(f"Week {watched.week} since election day")
 
 
+def test_the_models_own_event_log_reads_as_lines(watched):
+    if not records_events():
+        pytest.skip("this version of FormationModel keeps no event log")
+    events = model_events(watched)
+    assert events and {e.week for e in events} <= set(range(watched.week + 1))
+    lines = event_lines(events, watched.week)
+    assert lines and all(line.startswith("week ") for line in lines)
+
+
 # --------------------------------------------------------------------------- the command
 def test_sim_view_refuses_a_bad_scenario_in_one_line(make_scenario):
     bad = make_scenario("[patrons.iran]\nmediation = 1.5")
@@ -244,10 +254,14 @@ def test_the_view_renders_in_chromium_and_the_step_button_advances_the_week(tmp_
         out, _ = server.communicate(timeout=60)
         assert server.returncode == 0
         assert out.rstrip().endswith("sim view: stopped")
-    finally:
+    finally:  # on a failure: SIGTERM, so that `sim view` stops its own server too
         if server.poll() is None:
-            server.kill()
-            server.wait()
+            server.terminate()
+            try:
+                server.wait(60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         log.close()
 
 

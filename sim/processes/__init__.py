@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+#: The event log every process may append to (``sim.events.log_event``): declared by each.
+EVENT_LOG = ("event_codes", "event_values", "run.events", "run.events_lost")
+
 
 class Process:
     """What a weekly process declares about itself (never instantiated)."""

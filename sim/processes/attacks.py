@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.enums import EscalationLevel, PMKind
+from sim.enums import EscalationLevel, EventKind, PMKind
+from sim.events import log_event
 from sim.jit import jit
 from sim.patrons import backfire
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.state import State
 from sim.streams import uniform
 from sim.world import World
@@ -49,9 +50,11 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         if uniform(rng, run.week, LETHAL, i) < lethal:
             state.legitimacy[i] = max(0.0, state.legitimacy[i] - 2 * inc.attacker_legitimacy_cost)
             incumbent_killed(world, state)
+            log_event(state, EventKind.ATTACK, i, -1, 1, run.incumbent_legitimacy)
             return
         run.incumbent_failed_attacks += 1
         run.incumbent_legitimacy = backfire(run.incumbent_legitimacy, inc.backfire_legitimacy)
+        log_event(state, EventKind.ATTACK, i, -1, 0, run.incumbent_legitimacy)
         state.legitimacy[i] = max(0.0, state.legitimacy[i] - inc.attacker_legitimacy_cost)
         for p in range(state.patience.shape[0]):
             blame = inc.patience_cost * max(state.alignment[i, p], 0.0)
@@ -70,6 +73,5 @@ class Attacks(Process):
     )  # fmt: skip
     writes = (
         "run.incumbent_attacks", "run.incumbent_failed_attacks", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "legitimacy", "patience", "grievance",
-    )  # fmt: skip
+        "run.incumbent_legitimacy", "legitimacy", "patience", "grievance", *EVENT_LOG)  # fmt: skip
     step = staticmethod(step)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.enums import PMF_ISSUE, Stage
+from sim.enums import PMF_ISSUE, EventKind, Stage
+from sim.events import log_event, recording
 from sim.jit import jit
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.state import State
 from sim.streams import normal
 from sim.world import World
@@ -152,6 +153,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         state.bloc_of, affinity, world.is_leader, noise, bg.switching_cost, bg.join_threshold
     )
     run.bloc_switches += np.count_nonzero(new != state.bloc_of)
+    if recording(state):
+        for i in range(n):
+            if new[i] != state.bloc_of[i]:
+                log_event(state, EventKind.BLOC_SWITCH, i, new[i], state.bloc_of[i])
     state.bloc_of[:] = new
 
 
@@ -161,5 +166,5 @@ class Blocs(Process):
     name = "blocs"
     parameters = ("bargaining", "parliament")
     reads = ("run.stage", "run.week", "bloc_of", "alignment")
-    writes = ("bloc_of", "run.bloc_switches")
+    writes = ("bloc_of", "run.bloc_switches", *EVENT_LOG)
     step = staticmethod(step)

@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
-from sim.enums import EscalationLevel, PMFStatus
+from sim.enums import EscalationLevel, EventKind, PMFStatus
+from sim.events import log_event
 from sim.jit import jit
 from sim.patrons import deterrence, restraint
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.state import State, menace_of
 from sim.streams import poisson, uniform
 from sim.world import EscalationParams, World
@@ -125,7 +126,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         if not government[i]:
             out_seats += seats[i]
             out_grievance += seats[i] * grievances[i]
-    street = out_grievance / max(out_seats, 1.0)
+    # ... on top of its own, from services and jobs, and from its dead
+    street = min(
+        ladder.street_grievance + out_grievance / max(out_seats, 1.0) + run.street_anger, 1.0
+    )
     deterrent = state_deterrence(world, state)
     crackdown = run.pmf_status != PMFStatus.INTACT
     pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown)
@@ -138,12 +142,23 @@ def step(world: World, state: State, rng: np.uint64) -> None:
             cap = level_cap(armed, anti if pmf_side[i] else pro)
         else:
             grievance, held_back = street, 0.0
-            cap = min(level_cap(armed, pro), ladder.street_cap)
+            # large crowds can clash with security forces though unarmed (article, "The
+            # Iran-Backed Shia Militias' Strategic Next Steps": the Nov 5 Green Zone clashes)
+            cap = min(max(level_cap(armed, pro), CLASHES), ladder.street_cap)
         pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
         u = uniform(rng, week, CLIMB, i)
         level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
+        if level != levels[i]:
+            log_event(
+                state, EventKind.RUNG_CHANGE, i, level, levels[i], pressure, grievance,
+                grievance * ladder.capability_weight * armed,
+                ladder.deterrence_weight * deterrent * (1.0 - 0.5 * armed),
+                ladder.restraint_weight * held_back, cap,
+            )  # fmt: skip
         levels[i] = level
         dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])
+        if dead > 0:
+            log_event(state, EventKind.CASUALTIES, i, -1, 0, dead)
         state.casualties_last[i] = dead
         run.casualties += dead
         if i < n:
@@ -158,8 +173,9 @@ class Escalation(Process):
     parameters = ("escalation", "incumbent", "parliament")
     reads = (
         "run.week", "run.formed_week", "run.incumbent_present", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "run.pmf_status", "grievance", "government", "alignment",
+        "run.incumbent_legitimacy", "run.pmf_status", "run.street_anger", "grievance",
+        "government", "alignment",
         "patience", "levels",
     )  # fmt: skip
-    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last")
+    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last", *EVENT_LOG)
     step = staticmethod(step)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.enums import PMF_ISSUE, GovernmentType, PMFStatus
+from sim.enums import PMF_ISSUE, EventKind, GovernmentType, PMFStatus
+from sim.events import log_event
 from sim.jit import jit
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.state import State
 from sim.streams import binomial, uniform
 from sim.world import World
@@ -52,6 +53,8 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     if votes < world.parliament.confidence_majority:
         return
     run.pmf_status += 1
+    majority = world.parliament.confidence_majority
+    log_event(state, EventKind.PMF_MOVE, -1, run.pmf_status, 0, votes, majority)
     for i in range(len(world.seats)):
         if state.government[i]:
             for p in range(len(world.patron_pmf_stance)):
@@ -69,5 +72,5 @@ class Governance(Process):
         "run.week", "run.formed_week", "run.government_type", "run.coalition_pmf_stance",
         "run.pmf_status", "government", "alignment",
     )  # fmt: skip
-    writes = ("run.pmf_status", "alignment")
+    writes = ("run.pmf_status", "alignment", *EVENT_LOG)
     step = staticmethod(step)

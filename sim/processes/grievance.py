@@ -17,6 +17,7 @@ from sim.enums import PMF_ISSUE, GovernmentType
 from sim.jit import jit
 from sim.patrons import reassurance
 from sim.processes import Process
+from sim.processes.escalation import mobilised
 from sim.state import State
 from sim.world import GrievanceParams, World
 
@@ -83,6 +84,13 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     credibility = guarantee_credibility(world, state)
     casualties, grievance = state.casualties_last, state.grievance
     street = casualties[n] / max(n, 1)  # the street's dead anger every party
+    rates = world.grievance
+    # ... and the street itself, which remembers them as the parties do their own
+    run.street_anger = run.street_anger * (1.0 - rates.decay) + rates.casualty * min(
+        casualties[n] / 10.0, 1.0
+    )
+    # an armed rival across the PMF question mobilised last week (fear and anger)
+    pro, anti = mobilised(state.levels, world.armed_street, world.pmf_side_street, False)
     talks = not formed and run.talks_open
     for i in range(n):
         side = world.pmf_side[i]
@@ -95,8 +103,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
             reassurance(state.alignment, world.patron_guarantee, credibility, i) if side else 0.0,
             casualties[i] + street,
             state.protest_last[i],
-            world.grievance,
+            rates,
         )
+        if anti if world.pmf_side_street[i] else pro:
+            grievance[i] = min(grievance[i] + rates.rival_escalation, 1.0)
 
 
 class Grievance(Process):
@@ -107,7 +117,7 @@ class Grievance(Process):
     reads = (
         "run.formed_week", "run.talks_open", "run.coalition_pmf_stance", "run.pmf_status",
         "run.government_type", "on_the_table", "government", "alignment", "casualties_last",
-        "protest_last", "grievance",
+        "protest_last", "grievance", "levels", "run.street_anger",
     )  # fmt: skip
-    writes = ("grievance",)
+    writes = ("grievance", "run.street_anger")
     step = staticmethod(step)

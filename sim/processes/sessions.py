@@ -19,9 +19,18 @@ import numpy as np
 
 from sim.bargaining import acceptance_margin, best_offer, draw_acceptance, government_position
 from sim.constitution import blocking_third, boycotting, quorum_met
-from sim.enums import PMF_ISSUE, SHARING_ISSUE, GovernmentType, PMKind, Stage
+from sim.enums import PMF_ISSUE, SHARING_ISSUE, EventKind, GovernmentType, PMKind, Stage
+from sim.events import (
+    ATTENDS,
+    STAYS_AWAY,
+    VOTE_DEAL_BROKEN,
+    VOTE_PASSED,
+    VOTE_SHORT,
+    log_event,
+    recording,
+)  # fmt: skip
 from sim.jit import jit
-from sim.processes import Process
+from sim.processes import EVENT_LOG, Process
 from sim.processes.blocs import largest_bloc
 from sim.state import State
 from sim.streams import binomial, normal, uniform
@@ -99,6 +108,15 @@ def offer(
         state.plan_members[:] = plan.members
         state.plan_pm_position[:] = plan.pm_position
         run.plan_pm_kind = plan.pm_kind
+        if recording(state):
+            members = plan.members.sum()
+            seats = (world.seats * plan.members).sum()
+            log_event(
+                state, EventKind.OFFER_PLANNED, formateur, plan.pm_kind, invite_to, members,
+                seats, plan.expected_value, plan.pass_probability,
+            )  # fmt: skip
+            # the terms of the chosen package's margins (best_offer weighed others after it)
+            acceptance_margin(world, state, plan.members, formateur, plan.pm_position, plan.pm_kind)
         run.plan_valid = True
         run.plan_formateur = formateur
         run.plan_nominee = nominee
@@ -109,6 +127,29 @@ def offer(
     state.on_the_table[:] = state.plan_members
     run.talks_open = True
     return margins
+
+
+@jit
+def log_answers(
+    world: World, state: State, formateur: int, margins: np.ndarray, yes: np.ndarray,
+    at_session: bool,
+) -> None:  # fmt: skip
+    """Each list's answer to the package, with the terms that decided it (a single run):
+    at a session, whether it attends (``sim.events.ANSWERS``); in the cabinet talks,
+    each invitee's acceptance."""
+    if not recording(state):
+        return
+    t = state.answer_terms
+    for i in range(len(world.seats)):
+        if i == formateur or world.seats[i] <= 0:
+            continue
+        if not (at_session or state.on_the_table[i]):
+            continue
+        answer = (ATTENDS if yes[i] else STAYS_AWAY) if at_session else int(yes[i])
+        log_event(
+            state, EventKind.ANSWER, i, formateur, answer, margins[i], t[i, 0], t[i, 1],
+            t[i, 2], t[i, 3], t[i, 4], t[i, 5], t[i, 6],
+        )  # fmt: skip
 
 
 @jit
@@ -140,6 +181,7 @@ def attendance(
         state.bloc_of[formateur],
         blocs_only,
     )
+    log_answers(world, state, formateur, margins, ~away, True)
     return world.parliament.size - (world.seats * away).sum()
 
 
@@ -181,6 +223,7 @@ def choose_nominee(world: World, state: State, rng: np.uint64) -> None:
         run.nominee = PMKind.INCUMBENT
     else:
         run.nominee = PMKind.FORMATEUR
+    log_event(state, EventKind.NOMINEE_CHARGED, formateur, run.nominee, 0, seats)
 
 
 @jit
@@ -188,7 +231,8 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     """The nominee's offer this week; if enough invitees accept, a confidence vote."""
     run = state.run[0]
     formateur = run.formateur
-    margins = offer(world, state, formateur, run.nominee, run.failed_nominees > 0, 0)
+    compromise = run.failed_nominees > 0 or world.bargaining.compromise_first
+    margins = offer(world, state, formateur, run.nominee, compromise, 0)
     n = len(world.seats)
     draws = np.empty(n)
     for i in range(n):
@@ -196,16 +240,25 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     accepted = draw_acceptance(
         state.on_the_table, margins, world.bargaining.acceptance_noise, draws, formateur
     )
+    log_answers(world, state, formateur, margins, accepted, False)
     # each member list's MPs vote with its cohesion
     yes = 0
     for i in range(n):
         if accepted[i]:
             yes += binomial(rng, run.week, CONFIDENCE, i, int(world.seats[i]), world.cohesion[i])
     majority = world.parliament.confidence_majority
-    if (world.seats * accepted).sum() < majority or yes < majority:
+    in_deal = (world.seats * accepted).sum()
+    if in_deal < majority:
+        return False  # not enough takers: no vote is called
+    # a consensus deal does not go ahead without every major list
+    broken = run.consensus_deal and (accepted & world.major_list).sum() < world.major_list.sum()
+    result = VOTE_SHORT if yes < majority else VOTE_DEAL_BROKEN if broken else VOTE_PASSED
+    log_event(
+        state, EventKind.CONFIDENCE_VOTE, formateur, run.plan_pm_kind, result, yes, majority,
+        in_deal,
+    )  # fmt: skip
+    if result != VOTE_PASSED:
         return False
-    if run.consensus_deal and (accepted & world.major_list).sum() < world.major_list.sum():
-        return False  # a consensus deal does not go ahead without every major list
     state.government[:] = accepted
     run.confidence_yes = yes
     run.pm_kind = run.plan_pm_kind
@@ -221,6 +274,10 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     run.coalition_pmf_stance = 0.75 * position[PMF_ISSUE] + 0.25 * state.plan_pm_position[PMF_ISSUE]
     run.formed_week = run.week
     run.talks_open = False
+    log_event(
+        state, EventKind.GOVERNMENT_FORMED, run.pm_faction, run.government_type, run.pm_kind,
+        in_deal, yes,
+    )  # fmt: skip
     return True
 
 
@@ -230,7 +287,9 @@ def speaker(world: World, state: State, rng: np.uint64) -> None:
     run = state.run[0]
     majority = world.parliament.speaker_majority
     present = attendance(world, state, rng, False, majority, True)
-    if quorum_met(present, majority):
+    met = quorum_met(present, majority)
+    log_event(state, EventKind.SESSION, -1, Stage.SPEAKER, met, present, majority)
+    if met:
         run.stage = Stage.PRESIDENT
 
 
@@ -243,11 +302,14 @@ def president(world: World, state: State, rng: np.uint64) -> None:
         return
     run.president_sessions += 1
     present = attendance(world, state, rng, True, rules.president_quorum, False)
-    if quorum_met(present, rules.president_quorum):
+    met = quorum_met(present, rules.president_quorum)
+    log_event(state, EventKind.SESSION, -1, Stage.PRESIDENT, met, present, rules.president_quorum)
+    if met:
         # the package that elected the president binds the cabinet talks if it took in
         # every major list of the consensus community
         table = government_position(world, state.on_the_table)
         run.consensus_deal = table[SHARING_ISSUE] >= 1.0
+        log_event(state, EventKind.PRESIDENT_ELECTED, -1, -1, run.consensus_deal, present)
         run.stage = Stage.NOMINATION
         run.timer = run.week + rules.nomination_weeks
         return
@@ -271,6 +333,7 @@ def cabinet(world: World, state: State, rng: np.uint64) -> None:
         run.timer += 1
         return
     run.failed_nominees += 1
+    log_event(state, EventKind.NOMINEE_FAILED, run.formateur, run.nominee, 0, run.failed_nominees)
     add_stalemate(world, state)
     run.stage = Stage.NOMINATION
     run.timer = run.week + rules.nomination_weeks
@@ -281,6 +344,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     run = state.run[0]
     if run.stage == Stage.AWAITING_SESSION and run.week >= world.clock.first_session_week:
         run.stage = Stage.SPEAKER  # the results are certified: parliament sits this week
+        log_event(state, EventKind.PARLIAMENT_SITS)
     if run.stage == Stage.SPEAKER:
         speaker(world, state, rng)
     elif run.stage == Stage.PRESIDENT:
@@ -319,5 +383,7 @@ class Sessions(Process):
         "run.formed_week", "run.government_type", "run.pm_kind", "run.pm_faction",
         "run.confidence_yes", "run.coalition_pmf_stance", "grievance", "plan_members",
         "plan_pm_position", "on_the_table", "government",
+        "answer_terms",  # the terms of each answer, for the event log
+        *EVENT_LOG,
     )  # fmt: skip
     step = staticmethod(step)

@@ -1,0 +1,86 @@
+"""The mechanisms that make escalation grow out of the contest and let a compromise prime
+minister be a first choice, each switched off against the baseline on the same seeds
+(paired: common random numbers), through the model itself: the compiled batch engine for
+run-table outcomes, the Mesa model for the street's own rung."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.formation import FormationModel
+from tests.test_mechanisms import RUNS, assert_rises, baseline_runs, batch, variant
+
+STREET_SEEDS = range(60)
+
+
+def street_top(**changes) -> pd.Series:
+    """The street's highest rung in each of a few runs (the Mesa model, paired seeds)."""
+    scenario = variant(**changes)
+    tops = []
+    for seed in STREET_SEEDS:
+        model = FormationModel(scenario, seed=seed, record_series=False, record_events=False)
+        top = int(model.state.levels[-1])
+        while model.running:
+            model.step()
+            top = max(top, int(model.state.levels[-1]))
+        tops.append(top)
+    return pd.Series(tops)
+
+
+def test_the_street_cap_works_and_crowds_can_clash():
+    """street_cap = 3 lets the (unarmed) street reach clashes with security forces; at 2 it
+    stops at protests. It used to stop at 2 whatever the cap said."""
+    angry = {"escalation__street_grievance": 0.6}
+    capped = street_top(escalation__street_cap=2, **angry)
+    free = street_top(escalation__street_cap=3, **angry)
+    assert capped.max() <= 2
+    assert (free == 3).mean() > 0.5
+    assert_rises(capped, free)
+
+
+def test_the_streets_own_grievance_raises_its_rung():
+    calm = street_top(escalation__street_grievance=0.0)
+    aggrieved = street_top(escalation__street_grievance=0.4)
+    assert_rises(calm, aggrieved)
+
+
+def test_rival_mobilisation_lets_two_armed_camps_fight_without_a_crackdown():
+    """Armed conflict with the PMF's mandate intact (no crackdown): two armed camps across
+    the PMF question, both mobilised, feeding each other's grievance."""
+    off = batch(variant(grievance__rival_escalation=0.0))
+    on = batch(variant(grievance__rival_escalation=0.06))
+
+    def camps(t: pd.DataFrame) -> pd.Series:
+        return (t.max_escalation == 5) & (t.pmf_status == "intact")
+
+    assert_rises(off.max_escalation, on.max_escalation)
+    assert_rises(camps(off), camps(on))
+    assert camps(on).mean() > 0.01
+
+
+def test_a_compromise_pm_can_be_the_first_choice():
+    """With compromise_first the formateur weighs a compromise figure at its first
+    nomination; without it a compromise PM comes only after a failed nominee."""
+    late = batch(variant(bargaining__compromise_first=False))
+    first = batch(variant(bargaining__compromise_first=True))
+    assert (late.nominees[late.pm_kind == "compromise"] >= 2).all()
+    chosen_first = (first.pm_kind == "compromise") & (first.nominees == 1)
+    assert chosen_first.mean() > 0.05
+    assert_rises(late.pm_kind == "compromise", first.pm_kind == "compromise")
+
+
+def test_a_compromise_figures_appeal_makes_it_likelier():
+    plain = batch(variant(bargaining__compromise_appeal=0.0))
+    appealing = batch(variant(bargaining__compromise_appeal=0.05))
+    assert_rises(plain.pm_kind == "compromise", appealing.pm_kind == "compromise")
+
+
+def test_the_baseline_keeps_a_live_contest_with_compromise_prime_ministers():
+    t = baseline_runs()
+    share = t.pm_kind.value_counts(normalize=True)
+    assert share.get("compromise", 0) >= 0.25
+    assert share.get("formateur", 0) <= 0.45
+    types = t.government_type.value_counts(normalize=True)
+    assert min(types.get("majority", 0), types.get("consensus", 0)) >= 0.2
+    assert len(t) == RUNS and np.isfinite(t.casualties).all()
