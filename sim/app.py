@@ -173,7 +173,10 @@ def Grievance(model: WatchedRun) -> None:
 
 def EventLog(model: WatchedRun) -> None:
     """The event log's lines for this week and the weeks just before it."""
-    with solara.Column(gap="2px", style={"padding": "8px", "overflow": "auto"}):
+    # a week of offers holds dozens of answers: the log scrolls within its cell
+    with solara.Column(
+        gap="2px", style={"padding": "8px", "max-height": "330px", "overflow-y": "auto"}
+    ):
         solara.Text(
             f"Event log, week {model.week} and the weeks before", style={"font-weight": "bold"}
         )
