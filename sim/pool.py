@@ -54,8 +54,26 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+#: Stop signals received and not yet acted on. A handler's exception can be swallowed:
+#: raised inside a finalizer (``__del__``, e.g. pyarrow's ParquetWriter) or a Cython check
+#: that drops exceptions, Python only prints "Exception ignored" and goes on. The signal
+#: stays here, and ``raise_pending_stop`` raises it again at the next safe point.
+_PENDING: list[int] = []
+
+
+def _stop_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+
+
 def _raise_interrupted(signum: int, frame: Any) -> None:
-    raise Interrupted(signum)
+    _PENDING.append(signum)
+    raise _stop_exception(signum)
+
+
+def raise_pending_stop() -> None:
+    """Raise a stop signal whose exception was swallowed where it landed (see _PENDING)."""
+    if _PENDING:
+        raise _stop_exception(_PENDING[0])
 
 
 @contextlib.contextmanager
@@ -70,7 +88,12 @@ def stop_signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {s: signal.signal(s, _raise_interrupted) for s in _STOP_SIGNALS - {signal.SIGINT}}
+    # SIGINT too, if Python's own KeyboardInterrupt handler is in place (not if ignored)
+    ours = _STOP_SIGNALS - {signal.SIGINT}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        ours = _STOP_SIGNALS
+    previous = {s: signal.signal(s, _raise_interrupted) for s in ours}
+    _PENDING.clear()
     try:
         yield
     finally:

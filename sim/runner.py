@@ -30,7 +30,7 @@ from sim.batch import BACKENDS, MAX_CHUNK, Experiment, _install_points, run_chun
 from sim.outcomes import OutcomeTally
 from sim.outputs import check_directory_writable, reason
 from sim.parts import BatchWarning
-from sim.pool import run_pool
+from sim.pool import raise_pending_stop, run_pool
 from sim.progress import Progress
 from sim.replicates import warm_up
 from sim.results import (
@@ -189,6 +189,7 @@ class _Session:
         )
 
         def consume(rows: pa.Table) -> None:
+            raise_pending_stop()  # a stop whose exception a finalizer swallowed
             write_part(rows, schema, runs_dir)
             self.tally.add_table(rows)
             self.done[rows["run_id"].to_numpy()] = True

@@ -84,6 +84,9 @@ class Clock(Section):
     first_session_week: Weeks
     horizon_weeks: int = Field(ge=1, le=MAX_WEEKS)
     follow_up_weeks: int = Field(ge=0, le=MAX_WEEKS // 2)
+    # the week the results are certified; until then seat counts are provisional and the
+    # losers' appeals aggrieve them ([grievance] results_appeal). -1: at the first session
+    certified_week: int = Field(default=-1, ge=-1, le=MAX_WEEKS)
 
 
 class Parliament(Section):
@@ -208,6 +211,10 @@ class Grievance(Section):
     # weekly grievance of a faction while an armed rival across the PMF question is
     # mobilised (at clashes or above): fear and anger feed each other (0: no such feedback)
     rival_escalation: Weight = 0.0
+    # weekly grievance, until the results are certified ([clock] certified_week), of a
+    # list that lost seats, in proportion to the share it lost: its appeal of the results
+    # is pending and then rejected (0: none)
+    results_appeal: Weight = 0.0
 
 
 class Escalation(Section):

@@ -84,3 +84,48 @@ def test_the_baseline_keeps_a_live_contest_with_compromise_prime_ministers():
     types = t.government_type.value_counts(normalize=True)
     assert min(types.get("majority", 0), types.get("consensus", 0)) >= 0.2
     assert len(t) == RUNS and np.isfinite(t.casualties).all()
+
+
+# --------------------------------------------------------------------------- election day
+ELECTION_DAY = "scenarios/election_day_2021.toml"
+
+
+def election_day(weeks: int | None = None, **changes) -> pd.DataFrame:
+    """Runs of the election-day scenario (cut at ``weeks``), on the shared seeds."""
+    from sim.replicates import run_replicates
+    from sim.scenario import with_overrides
+    from tests.conftest import ROOT
+    from tests.test_mechanisms import SEEDS
+
+    overrides = {k.replace("__", "."): v for k, v in changes.items()}
+    if weeks is not None:
+        overrides["clock.horizon_weeks"] = weeks
+    columns, errors = run_replicates(with_overrides(ROOT / ELECTION_DAY, overrides), SEEDS[:2000])
+    assert not any(errors)
+    import pyarrow as pa
+
+    return pa.table(columns).to_pandas()
+
+
+def test_the_results_appeal_aggrieves_the_losers_into_the_first_months_violence():
+    off = election_day(5, grievance__results_appeal=0.0)
+    on = election_day(5)
+    assert off.max_escalation.max() <= 2  # without it, nothing climbs past protests
+    assert_rises(off.max_escalation, on.max_escalation)
+    assert_rises(off.casualties, on.casualties)
+
+
+def test_the_election_day_targets_hold_with_a_margin():
+    """The article's first month (scenarios/cases/first_month_2021.toml): some actor at
+    clashes by week 5 in at least 0.25 of runs, an attack on the incumbent by week 5 in at
+    least 0.05, and armed conflict without a crackdown in at least 0.01 over the horizon;
+    each by the lower end of its 95% interval over 2,000 runs."""
+    from sim.outcomes import wilson_interval
+
+    month = election_day(5)
+    n = len(month)
+    assert wilson_interval((month.max_escalation >= 3).sum(), n)[0] >= 0.25
+    assert wilson_interval((month.incumbent_attacks >= 1).sum(), n)[0] >= 0.05
+    whole = election_day()
+    camps = (whole.max_escalation == 5) & (whole.pmf_status == "intact")
+    assert wilson_interval(camps.sum(), n)[0] >= 0.01

@@ -48,6 +48,11 @@ NO_CLIENT_TO_REASSURE = (
 #: baseline never reaches a state where their value decides anything; another scenario
 #: would.
 INERT: dict[str, str] = {
+    "clock.certified_week": (
+        "it ends the weeks of the results appeal [grievance: results_appeal], which the "
+        "baseline sets to 0 (its starting grievances already carry the appeals' anger); "
+        "election_day_2021.toml sets it"
+    ),
     "patrons.us.guarantee": NO_CLIENT_TO_REASSURE,
     "patrons.turkey.guarantee": NO_CLIENT_TO_REASSURE,
     "incumbent.attacker_legitimacy_cost": NO_ASSOCIATION,

@@ -293,3 +293,28 @@ def test_report_compare_and_discover_check_their_outputs_first(tmp_path, capsys)
                                 "--csv", str(blocker / "box.csv")])  # fmt: skip
     assert "--csv" in line
     assert tree(tmp_path) == before, "no discovery/ folder, no report, no CSV"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_stop_signal_swallowed_by_a_finalizer_is_raised_at_the_next_safe_point():
+    """A SIGTERM whose exception lands in a ``__del__`` (pyarrow's ParquetWriter has one)
+    is only printed as "Exception ignored" by Python; the batch must still stop."""
+    import gc
+    import os
+    import signal
+
+    from sim.pool import Interrupted, raise_pending_stop, stop_signals_raise
+
+    class Finalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs between these bytecodes, in __del__
+                pass
+
+    with stop_signals_raise():
+        raise_pending_stop()  # nothing pending yet
+        Finalised()
+        gc.collect()
+        with pytest.raises(Interrupted) as caught:
+            raise_pending_stop()
+        assert caught.value.signum == signal.SIGTERM

@@ -92,6 +92,9 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     # an armed rival across the PMF question mobilised last week (fear and anger)
     pro, anti = mobilised(state.levels, world.armed_street, world.pmf_side_street, False)
     talks = not formed and run.talks_open
+    clock = world.clock
+    certified = clock.certified_week if clock.certified_week >= 0 else clock.first_session_week
+    appealing = run.week <= certified  # the week of certification, the appeals are rejected
     for i in range(n):
         side = world.pmf_side[i]
         grievance[i] = update_grievance(
@@ -107,17 +110,20 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         )
         if anti if world.pmf_side_street[i] else pro:
             grievance[i] = min(grievance[i] + rates.rival_escalation, 1.0)
+        if appealing and world.previous_seats[i] > world.seats[i]:
+            lost = 1.0 - world.seats[i] / world.previous_seats[i]
+            grievance[i] = min(grievance[i] + rates.results_appeal * lost, 1.0)
 
 
 class Grievance(Process):
     """Each faction's grievance: decay to a floor, exclusion, threat, casualties, relief."""
 
     name = ""  # it draws no random numbers
-    parameters = ("grievance", "governance")
+    parameters = ("grievance", "governance", "clock")
     reads = (
         "run.formed_week", "run.talks_open", "run.coalition_pmf_stance", "run.pmf_status",
         "run.government_type", "on_the_table", "government", "alignment", "casualties_last",
-        "protest_last", "grievance", "levels", "run.street_anger",
+        "protest_last", "grievance", "levels", "run.street_anger", "run.week",
     )  # fmt: skip
     writes = ("grievance", "run.street_anger")
     step = staticmethod(step)
