@@ -99,6 +99,7 @@ def stop_signals_raise() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        _PENDING.clear()  # acted on, or no longer ours to act on
 
 
 # --------------------------------------------------------------------------- in a worker
