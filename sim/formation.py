@@ -161,6 +161,6 @@ class FormationModel(mesa.Model):
 
     def outcome(self) -> dict[str, Any]:
         """The run's tidy row (see ``sim.outcomes``)."""
-        from sim.outcomes import run_row
+        from sim.run_record import run_row
 
         return run_row(self.compiled, self._state_ref)

@@ -3,9 +3,10 @@
 ``OUTCOMES`` is the registry: each outcome's name, Arrow type, kind, categories, a human
 label and a one-line meaning. Everything that lists outcomes derives from it: the run
 table's Parquet schema (``arrow_fields``), the per-run record compiled code fills
-(``RAW``), a run's row (``run_row``, ``to_table``), the run summary (``OutcomeTally``),
+(``sim.run_record``), a run's row, the run summary (``OutcomeTally``),
 ``sim compare``'s outcome list, the sensitivity outcomes and the report's labels. Adding an
-outcome is one entry here plus the line of ``record_outcome`` that computes it.
+outcome is one entry here plus the line of ``sim.run_record.record_outcome`` that
+computes it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
-from sim.jit import jit
-from sim.processes.blocs import largest_bloc
-from sim.state import State
-from sim.world import Compiled, World
 
 LEVELS = tuple(range(len(EscalationLevel)))
 
@@ -36,6 +33,8 @@ class Kind(StrEnum):
     NAME = "name"  # a faction's or a bloc's name; null for none
     NAMES = "names"  # a list of factions' names
     SERIES = "series"  # one value a week, from the start week
+    EVENT_WEEKS = "event weeks"  # the weeks an event happened, once per event
+    SHARES = "shares"  # a share per faction (a map from name to share)
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,10 @@ OUTCOMES: tuple[Outcome, ...] = (
             compared=True),
     Outcome("coalition", pa.list_(_S), Kind.NAMES, "Coalition",
             "the lists in the government"),
+    Outcome("portfolios", pa.map_(pa.string(), pa.float64()), Kind.SHARES,
+            "Share of ministries",
+            "each government list's share of the ministries: its seats over the coalition's, "
+            "after the formateur's bonus (Gamson's law)"),
     Outcome("coalition_seats", _I, Kind.COUNT, "Coalition seats",
             "seats held by the government's lists"),
     Outcome("largest_bloc", _S, Kind.NAME, "Largest bloc",
@@ -95,6 +98,9 @@ OUTCOMES: tuple[Outcome, ...] = (
             summarised=True, compared=True),
     Outcome("incumbent_attacks", _I, Kind.COUNT, "Attacks on the incumbent",
             "strikes on the caretaker (or re-appointed) prime minister"),
+    Outcome("incumbent_attack_weeks", pa.list_(pa.int16()), Kind.EVENT_WEEKS,
+            "Weeks of attacks on the incumbent",
+            "the week of each strike on him, counted from election day"),
     Outcome("incumbent_survived", _B, Kind.YES_NO, "Incumbent survived",
             "he was alive at the end (or there was none)", summarised=True, compared=True),
     Outcome("incumbent_legitimacy", _F, Kind.NUMBER, "Incumbent's legitimacy",
@@ -182,178 +188,6 @@ def label(column: str) -> str:
 def arrow_fields(patrons: tuple[str, ...]) -> list[pa.Field]:
     """The run table's outcome columns, in order (``sim.results.table_schema``)."""
     return [pa.field(c, o.type) for o in OUTCOMES for c in columns(o, patrons)]
-
-
-# --------------------------------------------------------------------------- compiled side
-def _raw_dtype() -> np.dtype:
-    """The per-run record compiled code fills: one field per scalar outcome column (codes
-    for categories and names, -1 for none); lists and series travel in their own arrays."""
-    kinds = {_B: np.bool_, _I: np.int64, _F: np.float64, _S: np.int64}
-    fields = []
-    for o in OUTCOMES:
-        if o.kind in (Kind.NAMES, Kind.SERIES) or o.each == "patron":
-            continue
-        dtype = np.int64 if o.kind is Kind.CATEGORY else kinds[o.type]
-        fields += [(c, dtype) for c in columns(o, ())]
-    return np.dtype(fields, align=True)
-
-
-RAW = _raw_dtype()
-
-
-class Raw(NamedTuple):
-    """Arrays of R runs' outcomes, before they become Arrow columns."""
-
-    raw: np.ndarray  # (R,) records of RAW
-    coalition: np.ndarray  # (R, N) bool: members of the government
-    weights: np.ndarray  # (R, P) patrons' weights in the government
-    escalation: np.ndarray  # (R, T) int8 series, valid up to each run's final week
-    grievance: np.ndarray  # (R, T) float32 series
-
-
-@jit
-def record_outcome(
-    world: World,
-    state: State,
-    start_alignment: np.ndarray,
-    raw: np.ndarray,
-    coalition: np.ndarray,
-    weights: np.ndarray,
-    escalation: np.ndarray,
-    grievance: np.ndarray,
-) -> None:
-    """Write one finished run's outcomes into row views of the output arrays. Patrons'
-    weights use the alignments the run started with (a rift after formation does not
-    rewrite who brought the government in)."""
-    run = state.run[0]
-    out = raw[0]
-    formed = run.formed_week >= 0
-    span = run.week - world.clock.start_week + 1
-    out.formed = formed
-    out.weeks_to_government = run.formed_week
-    out.government_type = run.government_type
-    out.pm_kind = run.pm_kind
-    out.pm_faction = run.pm_faction
-    coalition[:] = state.government
-    out.coalition_seats = int((world.seats * state.government).sum())
-    n_blocs = len(world.bloc_leaders)
-    if run.nomination_leader >= 0:
-        leader, bloc, seats = run.nomination_leader, run.nomination_bloc, run.nomination_seats
-    else:
-        leader, seats = largest_bloc(world, state.bloc_of)
-        bloc = state.bloc_of[leader]
-    # names of blocs first, then of lists (sim.outcomes.to_table)
-    out.largest_bloc = bloc if bloc >= 0 else n_blocs + leader
-    out.largest_bloc_seats = int(seats)
-    out.blocking_third = run.stalled_by_boycott
-    out.president_sessions = run.president_sessions
-    out.president_failures = run.president_failures
-    out.nominees = run.nominees
-    out.max_escalation = state.escalation_series[:span].max()
-    out.weeks_at_level_0 = state.weeks_at_level[0]
-    out.weeks_at_level_1 = state.weeks_at_level[1]
-    out.weeks_at_level_2 = state.weeks_at_level[2]
-    out.weeks_at_level_3 = state.weeks_at_level[3]
-    out.weeks_at_level_4 = state.weeks_at_level[4]
-    out.weeks_at_level_5 = state.weeks_at_level[5]
-    out.casualties = run.casualties
-    out.incumbent_attacks = run.incumbent_attacks
-    out.incumbent_survived = run.incumbent_alive or not run.incumbent_present
-    out.incumbent_legitimacy = run.incumbent_legitimacy
-    out.pmf_status = run.pmf_status
-    out.bloc_switches = run.bloc_switches
-    out.final_week = run.week
-    weights[:] = 0.0
-    held = (world.seats * state.government).sum()
-    if formed and held > 0:
-        lever = np.maximum(start_alignment, 0.0)
-        for i in range(len(world.seats)):
-            if state.government[i]:
-                weights += world.seats[i] * lever[i] / held
-    escalation[:span] = state.escalation_series[:span]
-    grievance[:span] = state.grievance_series[:span]
-
-
-def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
-    """Output arrays for ``runs`` runs of a world with n factions and ``span`` weeks."""
-    return Raw(
-        raw=np.zeros(runs, dtype=RAW),
-        coalition=np.zeros((runs, n), dtype=np.bool_),
-        weights=np.zeros((runs, patrons)),
-        escalation=np.zeros((runs, span), dtype=np.int8),
-        grievance=np.zeros((runs, span), dtype=np.float32),
-    )
-
-
-def _lists(values: np.ndarray, lengths: np.ndarray, kind: pa.DataType) -> pa.Array:
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    mask = np.arange(values.shape[1]) < lengths[:, None]
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[mask], type=kind))
-
-
-def _named(codes: np.ndarray, names: np.ndarray) -> pa.Array:
-    """Names by index, null where the index is -1."""
-    return pa.array(names[np.maximum(codes, 0)], type=pa.string(), mask=codes < 0)
-
-
-def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str, pa.Array]:
-    """The outcome columns of R runs, as Arrow arrays (registry order); ``compiled`` gives
-    the names, ``start_weeks`` each run's first week (where its series begin)."""
-    raw = out.raw
-    labels = {
-        "government_type": GovernmentType,
-        "pm_kind": PMKind,
-        "pmf_status": PMFStatus,
-    }
-    names = np.array(compiled.names, dtype=object)
-    blocs_then_lists = np.array([*compiled.bloc_names, *compiled.names], dtype=object)
-    span = np.maximum(raw["final_week"] - start_weeks + 1, 0)
-    result: dict[str, pa.Array] = {}
-    for o in OUTCOMES:
-        if o.name in labels:
-            words = np.array([m.label for m in sorted(labels[o.name])], dtype=object)
-            result[o.name] = pa.array(words[raw[o.name]], type=pa.string())
-        elif o.name == "pm_faction":
-            result[o.name] = _named(raw[o.name], names)
-        elif o.name == "largest_bloc":
-            result[o.name] = _named(raw[o.name], blocs_then_lists)
-        elif o.name == "coalition":
-            members = out.coalition
-            offsets = np.zeros(len(members) + 1, dtype=np.int32)
-            np.cumsum(members.sum(axis=1), out=offsets[1:])
-            in_government = np.broadcast_to(names, members.shape)[members]  # row by row
-            result[o.name] = pa.ListArray.from_arrays(
-                pa.array(offsets), pa.array(in_government, type=pa.string())
-            )
-        elif o.kind is Kind.SERIES:
-            values = out.escalation if o.name == "escalation_by_week" else out.grievance
-            if o.name == "grievance_by_week":
-                values = values.round(4)
-            result[o.name] = _lists(values, span, o.type.value_type)
-        elif o.each == "patron":
-            for p, patron in enumerate(compiled.patron_names):
-                result[o.name.format(patron)] = pa.array(out.weights[:, p], type=o.type)
-        else:
-            for c in columns(o, ()):
-                values = raw[c]
-                mask = values < 0 if o.kind is Kind.WEEKS else None
-                result[c] = pa.array(values, type=o.type, mask=mask)
-    return result
-
-
-def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
-    """One run's tidy row (``FormationModel.outcome``): the batch's code path, R = 1.
-    ``state`` is the compiled handle (``sim.state.state_ref``)."""
-    world = compiled.world
-    span = world.clock.horizon_weeks - world.clock.start_week + 1
-    out = empty_raw(1, len(compiled.names), len(compiled.patron_names), span)
-    record_outcome(
-        compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
-        out.weights[0], out.escalation[0], out.grievance[0],
-    )  # fmt: skip
-    start = np.array([world.clock.start_week])
-    return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}
 
 
 # --------------------------------------------------------------------------- summaries

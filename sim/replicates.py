@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from sim.jit import jit
 from sim.model import simulate
-from sim.outcomes import Raw, empty_raw, record_outcome, to_table
+from sim.run_record import Raw, empty_raw, record_outcome, to_table
 from sim.scenario import Scenario
 from sim.state import StateRef, new_state
 from sim.streams import streams_for
@@ -31,7 +31,8 @@ def simulate_runs(world: World, start: Start, seeds: np.ndarray, out: Raw) -> No
         simulate(world, state, streams_for(seeds[r]))
         record_outcome(
             world, state, start.alignment, out.raw[r : r + 1], out.coalition[r],
-            out.weights[r], out.escalation[r], out.grievance[r],
+            out.weights[r], out.escalation[r], out.grievance[r], out.attacks[r],
+            out.portfolios[r],
         )  # fmt: skip
 
 

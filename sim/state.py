@@ -98,6 +98,7 @@ class State(NamedTuple):
     escalation_series: np.ndarray  # (T,) int8: highest rung each week from the start
     grievance_series: np.ndarray  # (T,) float32: seat-weighted mean grievance each week
     weeks_at_level: np.ndarray  # (6,) weeks with the highest rung at each level
+    incumbent_attack_series: np.ndarray  # (T,) int16: strikes on the incumbent each week
     # The event log (sim.events), for a single run; zero rows in a batch, where recording
     # is then one comparison per event that could have been recorded.
     event_codes: np.ndarray  # (E, 5) int64: week, kind, actor, other, detail
@@ -192,6 +193,7 @@ def new_state(world: World, start: Start, record_events: bool = False) -> State:
         escalation_series=np.zeros(span, dtype=np.int8),
         grievance_series=np.zeros(span, dtype=np.float32),
         weeks_at_level=np.zeros(6, dtype=np.int64),
+        incumbent_attack_series=np.zeros(span, dtype=np.int16),
         event_codes=np.zeros((room, EVENT_CODES), np.int64),
         event_values=np.zeros((room, EVENT_VALUES)),
         answer_terms=np.zeros((n_terms, MARGIN_TERMS)),

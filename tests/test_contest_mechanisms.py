@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from sim.formation import FormationModel
 from tests.test_mechanisms import RUNS, assert_rises, baseline_runs, batch, variant
@@ -126,6 +127,28 @@ def test_the_election_day_targets_hold_with_a_margin():
     n = len(month)
     assert wilson_interval((month.max_escalation >= 3).sum(), n)[0] >= 0.25
     assert wilson_interval((month.incumbent_attacks >= 1).sum(), n)[0] >= 0.05
+    weeks = month.incumbent_attack_weeks.map(list)
+    assert (weeks.map(len) == month.incumbent_attacks).all()
+    assert all(1 <= w <= 5 for ws in weeks for w in ws)  # within the first five weeks
     whole = election_day()
     camps = (whole.max_escalation == 5) & (whole.pmf_status == "intact")
     assert wilson_interval(camps.sum(), n)[0] >= 0.01
+
+
+def test_portfolios_follow_seats_with_the_formateurs_bonus():
+    """Gamson's law: each government list's share of the ministries is its share of the
+    coalition's seats, after the formateur's bonus; the shares cover the cabinet."""
+    from tests.test_mechanisms import BASE
+
+    t = baseline_runs()
+    seats = {name: f.seats for name, f in BASE.factions.items()}
+    bonus = BASE.bargaining.formateur_bonus
+    for _, run in t[t.formed].head(200).iterrows():
+        shares = dict(run.portfolios)
+        assert sorted(shares) == sorted(run.coalition)
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-5)
+        held = sum(seats[m] for m in shares)
+        over = {m: s - (1 - bonus) * seats[m] / held for m, s in shares.items()}
+        assert sum(v > 1e-5 for v in over.values()) == 1  # the formateur's list alone
+        assert max(over.values()) == pytest.approx(bonus, abs=1e-5)
+    assert t[~t.formed].portfolios.map(len).eq(0).all()

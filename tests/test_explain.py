@@ -68,6 +68,8 @@ def test_the_events_agree_with_the_runs_outcomes(runs):
         assert kinds[EventKind.NOMINEE_CHARGED] == row["nominees"]
         assert kinds[EventKind.BLOC_SWITCH] == row["bloc_switches"]
         assert kinds[EventKind.ATTACK] == row["incumbent_attacks"]
+        attacks = [e.week for e in events if e.kind == EventKind.ATTACK]
+        assert row["incumbent_attack_weeks"] == attacks  # one entry per strike, in order
         dead = sum(e.values["dead"] for e in events if e.kind == EventKind.CASUALTIES)
         assert dead == row["casualties"]
 

@@ -47,6 +47,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         if uniform(rng, run.week, STRIKE, i) >= inc.attack_probability * world.armed[i]:
             continue
         run.incumbent_attacks += 1
+        state.incumbent_attack_series[run.week - world.clock.start_week] += 1
         if uniform(rng, run.week, LETHAL, i) < lethal:
             state.legitimacy[i] = max(0.0, state.legitimacy[i] - 2 * inc.attacker_legitimacy_cost)
             incumbent_killed(world, state)
@@ -65,7 +66,7 @@ class Attacks(Process):
     """Strikes on the incumbent, and their backfire."""
 
     name = "attacks"
-    parameters = ("incumbent", "grievance")
+    parameters = ("incumbent", "grievance", "clock")
     reads = (
         "run.week", "run.formed_week", "run.pm_kind", "run.incumbent_alive",
         "run.incumbent_legitimacy", "levels", "alignment", "legitimacy", "patience",
@@ -73,5 +74,6 @@ class Attacks(Process):
     )  # fmt: skip
     writes = (
         "run.incumbent_attacks", "run.incumbent_failed_attacks", "run.incumbent_alive",
+        "incumbent_attack_series",
         "run.incumbent_legitimacy", "legitimacy", "patience", "grievance", *EVENT_LOG)  # fmt: skip
     step = staticmethod(step)
