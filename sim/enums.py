@@ -126,3 +126,4 @@ class EventKind(IntEnum):
     ATTACK = 14  # a strike on the incumbent
     PMF_MOVE = 15  # the government moves against the PMF's mandate
     WALK_OUT = 16  # a list withdraws its MPs from parliament
+    SESSION_KEPT_OPEN = 17  # the first session stays open, no vote, while blocs bargain

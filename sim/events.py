@@ -111,6 +111,7 @@ KINDS: dict[EventKind, Kind] = {
     EventKind.ATTACK: Kind("attacks", "", "killed", ("incumbent_legitimacy",)),
     EventKind.PMF_MOVE: Kind("governance", "pmf_status", "", ("votes", "majority")),
     EventKind.WALK_OUT: Kind("sessions", "", "", ("seats",)),
+    EventKind.SESSION_KEPT_OPEN: Kind("sessions"),
 }  # fmt: skip
 
 
@@ -218,6 +219,8 @@ def _text(kind: EventKind, a: str, b: str, other: int, detail: int, v: dict, nam
     if kind == EventKind.PMF_MOVE:
         status = PMFStatus(other).label
         return f"the government's bill leaves the PMF {status} ({v['votes']:.0f} votes)"
+    if kind == EventKind.SESSION_KEPT_OPEN:
+        return "the first session is kept open: no vote on the speaker this week"
     if kind == EventKind.WALK_OUT:
         return f"{a} walks out of parliament: its {v['seats']:.0f} seats pass to others"
     return kind.name.lower()

@@ -83,7 +83,8 @@ def record_outcome(
         leader, seats = largest_bloc(world, state.bloc_of)
         bloc = state.bloc_of[leader]
     # names of blocs first, then of lists (to_table)
-    out.largest_bloc = bloc if bloc >= 0 else n_blocs + leader
+    by_list = world.parliament.largest_list_rule
+    out.largest_bloc = bloc if bloc >= 0 and not by_list else n_blocs + leader
     out.largest_bloc_seats = int(seats)
     out.blocking_third = run.stalled_by_boycott
     out.president_sessions = run.president_sessions

@@ -98,6 +98,12 @@ class Parliament(Section):
     cabinet_deadline_weeks: int = Field(ge=1, le=MAX_WEEKS)
     deadline_slip_probability: Unit
     session_probability: Unit
+    # weekly chance that the first session, once opened, is kept open without electing the
+    # speaker while the blocs bargain (a known delaying device; 0: never)
+    open_session_probability: Unit = 0.0
+    # who the president charges: false, the largest bloc formed in parliament (the Federal
+    # Supreme Court's reading of article 76); true, the largest list at the election
+    largest_list_rule: bool = False
 
 
 class Positions(Section):

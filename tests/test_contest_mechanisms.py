@@ -152,3 +152,23 @@ def test_portfolios_follow_seats_with_the_formateurs_bonus():
         assert sum(v > 1e-5 for v in over.values()) == 1  # the formateur's list alone
         assert max(over.values()) == pytest.approx(bonus, abs=1e-5)
     assert t[~t.formed].portfolios.map(len).eq(0).all()
+
+
+def test_a_first_session_kept_open_delays_the_government():
+    voted = batch(variant(parliament__open_session_probability=0.0))
+    kept_open = batch(variant(parliament__open_session_probability=0.6))
+    assert_rises(voted.weeks_to_government.fillna(200), kept_open.weeks_to_government.fillna(200))
+
+
+def test_the_court_rule_decides_who_counts_as_the_largest_bloc():
+    """Under the court's reading (the default) the largest bloc formed in parliament names
+    the formateur; under the largest-list rule, the largest list at the election does."""
+    from tests.test_mechanisms import BASE
+
+    largest_list = max(BASE.factions, key=lambda name: BASE.factions[name].seats)
+    by_bloc = batch(variant(parliament__largest_list_rule=False), runs=200)
+    by_list = batch(variant(parliament__largest_list_rule=True), runs=200)
+    assert (by_list.largest_bloc == largest_list).all()
+    assert (by_list.largest_bloc_seats == BASE.factions[largest_list].seats).all()
+    assert not (by_bloc.largest_bloc == largest_list).any()
+    assert (by_bloc.largest_bloc_seats > by_list.largest_bloc_seats).all()

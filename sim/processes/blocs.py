@@ -44,6 +44,9 @@ def largest_bloc(world: World, bloc_of: np.ndarray) -> tuple[int, float]:
     the largest; among equals the lower index wins, which keeps runs deterministic.
     """
     leaders, seats = world.bloc_leaders, world.seats
+    if world.parliament.largest_list_rule:  # the court's other reading: lists, not blocs
+        top = int(np.argmax(seats))
+        return top, float(seats[top])
     held = bloc_seats(bloc_of, seats, len(leaders))
     best_solo, solo_seats = -1, -1.0
     for i in range(len(bloc_of)):

@@ -38,7 +38,7 @@ from sim.world import World
 
 REPLAN_WEEKS = 4  # a formateur rethinks its offer at least this often
 # the stream's slots
-CONVENED, ATTENDANCE, NOMINEE, ACCEPTANCE, CONFIDENCE, SLIP = range(6)
+CONVENED, ATTENDANCE, NOMINEE, ACCEPTANCE, CONFIDENCE, SLIP, KEPT_OPEN = range(7)
 
 
 @jit
@@ -346,6 +346,9 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         run.stage = Stage.SPEAKER  # the results are certified: parliament sits this week
         log_event(state, EventKind.PARLIAMENT_SITS)
     if run.stage == Stage.SPEAKER:
+        if uniform(rng, run.week, KEPT_OPEN, 0) < world.parliament.open_session_probability:
+            log_event(state, EventKind.SESSION_KEPT_OPEN)
+            return
         speaker(world, state, rng)
     elif run.stage == Stage.PRESIDENT:
         president(world, state, rng)
