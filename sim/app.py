@@ -98,20 +98,11 @@ def Parliament(model: WatchedRun) -> None:
     colours = [f"C{b % 10}" if b >= 0 else "#b0b0b0" for _, _, b in rows]
     ax.barh([name for name, _, _ in rows], [seats for _, seats, _ in rows], color=colours)
     parliament = model.scenario.parliament
-    ax.axvline(
-        parliament.speaker_majority,
-        color="black",
-        linestyle="--",
-        linewidth=1,
-        label=f"absolute majority ({parliament.speaker_majority})",
-    )
-    ax.axvline(
-        parliament.president_quorum,
-        color="black",
-        linestyle=":",
-        linewidth=1,
-        label=f"president's quorum ({parliament.president_quorum})",
-    )
+    for seats, style, what in (
+        (parliament.speaker_majority, "--", "absolute majority"),
+        (parliament.president_quorum, ":", "president's quorum"),
+    ):
+        ax.axvline(seats, color="black", linestyle=style, linewidth=1, label=f"{what} ({seats})")
     ax.legend(loc="lower right", fontsize=9)
     ax.set_xlim(0, parliament.size)
     ax.set_xlabel("seats (grey: a list outside every bloc)")

@@ -42,7 +42,7 @@ from pydantic import BeforeValidator, Field, ValidationError
 from sim.batch import Experiment, prepare, run_batch
 from sim.conditions import Expression, column_kinds
 from sim.enums import GovernmentType
-from sim.options import MAX_RUNS
+from sim.option_types import MAX_RUNS
 from sim.outcomes import wilson_interval
 from sim.ranges import parse_ranges
 from sim.results import load_results, table_schema

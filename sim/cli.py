@@ -17,7 +17,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sim.options import build_parser, one_line
+from sim.option_types import one_line
+from sim.options import build_parser
 
 if TYPE_CHECKING:
     from sim.batch import BatchResult

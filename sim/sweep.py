@@ -35,7 +35,7 @@ from sim.schema import Section, _list_to_tuple
 #: refused before anything is allocated (a grid's size is a product of its value counts).
 MAX_POINTS = 20_000
 #: Replicates per point: a billion is months of runs, and run ids stay within int64 (the
-#: same limit as --runs and --replicates, sim.options.MAX_RUNS).
+#: same limit as --runs and --replicates, sim.option_types.MAX_RUNS).
 MAX_REPLICATES = 10**9
 SEED_KEY = "seed"
 SEED_REFUSED = (
