@@ -79,7 +79,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             "each government list's seats over the coalition's: what Gamson's law says its "
             "share of the ministries should be"),
     Outcome("coalition_seats", _I, Kind.COUNT, "Coalition seats",
-            "seats held by the government's lists"),
+            "seats held by the government's lists (after any walk-out)"),
     Outcome("largest_bloc", _S, Kind.NAME, "Largest bloc",
             "the largest bloc formed in parliament when the first nominee was charged "
             "(at the end of the run if none was), or a list standing alone"),
@@ -113,7 +113,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             "the PMF's legal mandate at the end: intact, curtailed or dissolved",
             tuple(PMFStatus.labels()), summarised=True, compared=True),
     Outcome("walked_out", pa.list_(_S), Kind.NAMES, "Walked out",
-            "the lists that withdrew their MPs from parliament ([walk_out])"),
+            "the lists that withdrew their MPs from parliament (`[walk_out]`)"),
     Outcome("bloc_switches", _I, Kind.COUNT, "Bloc switches", "moves between blocs"),
     Outcome("final_week", _I, Kind.WEEKS, "Final week", "the week the run ended"),
     Outcome("patron_weight_{}", _F, Kind.NUMBER, "{}'s weight in government",

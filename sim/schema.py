@@ -240,6 +240,9 @@ class Escalation(Section):
     street_start: int = Field(default=0, ge=0, le=5)
     # the street's own grievance, from services and jobs, beside the parties' (0: none)
     street_grievance: Unit = 0.0
+    # the least armed capacity that makes a mobilised faction a rival camp another can
+    # fight (rung 5) and fear (grievance.rival_escalation); 0: any armed faction
+    rival_min_armed: Unit = 0.0
 
 
 class WalkOut(Section):

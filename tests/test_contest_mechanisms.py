@@ -60,6 +60,19 @@ def test_rival_mobilisation_lets_two_armed_camps_fight_without_a_crackdown():
     assert camps(on).mean() > 0.01
 
 
+def test_a_lightly_armed_list_is_no_camp_to_fight():
+    """With rival_min_armed, only militia-sized forces make the rival camp that lets the
+    other side fight (rung 5) and fear it: armed conflict with the PMF intact falls."""
+    any_guard = batch(variant(escalation__rival_min_armed=0.0))
+    militias = batch(variant(escalation__rival_min_armed=0.5))
+
+    def camps(t: pd.DataFrame) -> pd.Series:
+        return (t.max_escalation == 5) & (t.pmf_status == "intact")
+
+    assert_rises(camps(militias), camps(any_guard))
+    assert_rises(militias.max_escalation, any_guard.max_escalation)
+
+
 def test_a_compromise_pm_can_be_the_first_choice():
     """With compromise_first the formateur weighs a compromise figure at its first
     nomination; without it a compromise PM comes only after a failed nominee."""

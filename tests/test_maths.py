@@ -150,16 +150,20 @@ def test_next_level_climbs_only_when_pressure_clears_the_rung():
 def test_armed_conflict_needs_a_mobilised_rival():
     armed = np.array([0.9, 0.8, 0.0])
     side = np.array([True, False, False])
-    pro, anti = escalation.mobilised(np.array([4, 1, 0]), armed, side, False)
+    pro, anti = escalation.mobilised(np.array([4, 1, 0]), armed, side, False, 0.0)
     assert (pro, anti) == (True, False)
     assert escalation.level_cap(0.9, anti) == 4  # the PMF side's rival is not mobilised
-    pro, anti = escalation.mobilised(np.array([4, 3, 0]), armed, side, False)
+    pro, anti = escalation.mobilised(np.array([4, 3, 0]), armed, side, False, 0.0)
     assert anti and escalation.level_cap(0.9, anti) == 5
     assert escalation.level_cap(0.0, anti) == 2  # the unarmed only protest
-    pro, anti = escalation.mobilised(np.array([4, 0, 0]), armed, side, True)
+    pro, anti = escalation.mobilised(np.array([4, 0, 0]), armed, side, True, 0.0)
     assert anti, "a crackdown on the PMF counts as a mobilised rival"
     # an unarmed actor at rung 3 mobilises no one
-    assert escalation.mobilised(np.array([0, 0, 3]), armed, side, False) == (False, False)
+    assert escalation.mobilised(np.array([0, 0, 3]), armed, side, False, 0.0) == (False, False)
+    # a lightly armed list at clashes is no camp to fight when a militia-sized force is needed
+    light = np.array([0.9, 0.1, 0.0])
+    assert escalation.mobilised(np.array([4, 3, 0]), light, side, False, 0.0)[1]
+    assert not escalation.mobilised(np.array([4, 3, 0]), light, side, False, 0.5)[1]
 
 
 def test_small_protests_change_little():

@@ -47,15 +47,17 @@ def net_pressure(
 
 @jit
 def mobilised(
-    levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray, crackdown: bool
+    levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray, crackdown: bool, min_armed: float
 ) -> tuple[bool, bool]:
-    """Is an armed actor at rung 3+ on the PMF's side, and on the other side? A government
-    moving against the PMF's mandate counts as a mobilised rival of the PMF's side (the
-    state's forces against the militias)."""
+    """Is an armed actor (armed at least ``min_armed``) at rung 3+ on the PMF's side, and on
+    the other side? A list with a few guards is not a camp that can fight a militia: the
+    Peshmerga, or the bodyguards of a moderate list, do not make a war in Baghdad. A
+    government moving against the PMF's mandate counts as a mobilised rival of the PMF's
+    side (the state's forces against the militias)."""
     pro = False
     anti = crackdown
     for i in range(len(levels)):
-        if armed[i] > 0 and levels[i] >= CLASHES:
+        if armed[i] > 0 and armed[i] >= min_armed and levels[i] >= CLASHES:
             if pmf_side[i]:
                 pro = True
             else:
@@ -132,7 +134,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     )
     deterrent = state_deterrence(world, state)
     crackdown = run.pmf_status != PMFStatus.INTACT
-    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown)
+    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown, ladder.rival_min_armed)
     week = run.week
     for i in range(n + 1):  # the factions, then the street
         armed = armed_actors[i]

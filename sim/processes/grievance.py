@@ -90,7 +90,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         casualties[n] / 10.0, 1.0
     )
     # an armed rival across the PMF question mobilised last week (fear and anger)
-    pro, anti = mobilised(state.levels, world.armed_street, world.pmf_side_street, False)
+    pro, anti = mobilised(
+        state.levels, world.armed_street, world.pmf_side_street, False,
+        world.escalation.rival_min_armed,
+    )  # fmt: skip
     talks = not formed and run.talks_open
     clock = world.clock
     certified = clock.certified_week if clock.certified_week >= 0 else clock.first_session_week
@@ -119,7 +122,7 @@ class Grievance(Process):
     """Each faction's grievance: decay to a floor, exclusion, threat, casualties, relief."""
 
     name = ""  # it draws no random numbers
-    parameters = ("grievance", "governance", "clock")
+    parameters = ("grievance", "governance", "clock", "escalation")
     reads = (
         "run.formed_week", "run.talks_open", "run.coalition_pmf_stance", "run.pmf_status",
         "run.government_type", "on_the_table", "government", "alignment", "casualties_last",
