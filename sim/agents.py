@@ -59,7 +59,7 @@ class Faction(SimAgent):
 
     @property
     def seats(self) -> int:
-        return int(self.model.world.seats[self.index])
+        return int(self.model.state.seats[self.index])
 
     @property
     def previous_seats(self) -> int:

@@ -57,10 +57,10 @@ def sharing_stance(members: np.ndarray, major_list: np.ndarray) -> float:
 
 
 @jit
-def government_position(world: World, members: np.ndarray) -> np.ndarray:
+def government_position(world: World, state: State, members: np.ndarray) -> np.ndarray:
     """Where a government stands: the seat-weighted mean of its members on policy issues;
     on sharing the Shia vote, its form (see ``sharing_stance``)."""
-    seats, positions = world.seats, world.positions  # locals: loads hoisted from loops
+    seats, positions = state.seats, world.positions  # locals: loads hoisted from loops
     n, k = positions.shape
     out = np.zeros(k)
     total = 0.0
@@ -71,7 +71,7 @@ def government_position(world: World, members: np.ndarray) -> np.ndarray:
                 out[j] += seats[i] * positions[i, j]
     if total > 0:
         out /= total
-    out[SHARING_ISSUE] = sharing_stance(members, world.major_list)
+    out[SHARING_ISSUE] = sharing_stance(members, state.major_list)
     return out
 
 
@@ -93,22 +93,24 @@ def acceptance_margin(
     the terms that depend on who is in (office, policy, safety, patrons, mediation, the
     partners' standing) and those that depend on who leads (the prime minister)."""
     bg = world.bargaining
-    seats, positions, weights = world.seats, world.positions, world.issue_weights
-    alignment, armed, menace = state.alignment, world.armed, state.menace
+    seats, positions, weights = state.seats, world.positions, world.issue_weights
+    alignment, armed, menace, major = state.alignment, world.armed, state.menace, state.major_list
     n, n_patrons = alignment.shape
     n_issues = len(weights)
     stalemate = state.run[0].stalemate
-    coalition_seats = major_held = legit_held = menace_total = menace_out = 0.0
+    coalition_seats = major_held = major_seats = legit_held = menace_total = menace_out = 0.0
     for i in range(n):
+        # every armed actor weighs in the safety term, a list outside parliament too
         threat_i = armed[i] * menace[i]
         menace_total += threat_i
+        major_seats += seats[i] * major[i]
         if members[i]:
             coalition_seats += seats[i]
-            major_held += seats[i] * world.major_list[i]
+            major_held += seats[i] * major[i]
             legit_held += seats[i] * state.legitimacy[i]
         else:
             menace_out += threat_i
-    gov_pos = government_position(world, members)
+    gov_pos = government_position(world, state, members)
     # Safety: joining a government that leaves aggrieved armed factions outside is
     # dangerous for those who cannot defend themselves (article: militias threaten
     # "dire consequences"); the threat is the share of all armed menace left out.
@@ -116,7 +118,7 @@ def acceptance_margin(
     # Mediation: a mediating patron brokers unity of the consensus community; its clients
     # favour coalitions that take every major list in, and shun those that split it. A
     # stalled process pushes everyone the same way.
-    unity = major_held / world.major_seats if world.major_seats > 0 else 1.0
+    unity = major_held / major_seats if major_seats > 0 else 1.0
     mediation = bg.mediation_value * (2.0 * unity - 1.0)
     # Association: discredited partners (after attacks they are blamed for) cost votes.
     legit = legit_held / coalition_seats if coalition_seats > 0 else 1.0
@@ -258,13 +260,13 @@ def _build(
     centre of the coalition (first of its core, then of the whole coalition)."""
     bg = world.bargaining
     at_centre = pm_kind == PMKind.COMPROMISE
-    provisional = government_position(world, start) if at_centre else pm_position
+    provisional = government_position(world, state, start) if at_centre else pm_position
     margins = acceptance_margin(world, state, start, formateur, provisional, pm_kind)
     invite = max(target, invite_to) + bg.buffer_seats
-    members = greedy_coalition(start, margins, affinity, world.seats, invite, allowed)
-    final = government_position(world, members) if at_centre else pm_position
+    members = greedy_coalition(start, margins, affinity, state.seats, invite, allowed)
+    final = government_position(world, state, members) if at_centre else pm_position
     margins = acceptance_margin(world, state, members, formateur, final, pm_kind)
-    p_pass = pass_probability(members, margins, world.seats, bg.acceptance_noise, target, formateur)
+    p_pass = pass_probability(members, margins, state.seats, bg.acceptance_noise, target, formateur)
     fail = -(0.1 + state.run[0].stalemate)
     value = p_pass * margins[formateur] + (1.0 - p_pass) * fail
     return Offer(members, pm_kind, final, value, p_pass), margins
@@ -302,8 +304,8 @@ def best_offer(
     rivals = (bloc_of >= 0) & (bloc_of != own)
     # A majority government leaves out the other major lists of the consensus community
     # (and the blocs they lead); anyone else may be courted, rival blocs' small members too.
-    starts = [start, start | world.major_list]
-    allowed = [~(rivals & world.major_list), np.ones(len(bloc_of), dtype=np.bool_)]
+    starts = [start, start | state.major_list]
+    allowed = [~(rivals & state.major_list), np.ones(len(bloc_of), dtype=np.bool_)]
     first_family = 1 if consensus_only else 0
     affinity = np.empty(len(bloc_of))
     for i in range(len(bloc_of)):

@@ -89,6 +89,19 @@ class PMFStatus(Labelled):
     DISSOLVED = 2
 
 
+class SeatRule(Labelled):
+    """Where the seats of a list that walks out of parliament go (``[walk_out] seats_to``).
+    Iraq's election law gives a resigning MP's seat to the runner-up in the district, who
+    mostly comes from the same community: ``same_community`` shares the seats among the
+    remaining lists of the walk-out list's community in proportion to their seats (all
+    lists, if none is left); ``all_lists`` among every remaining list; ``vacant`` leaves
+    them empty, so quorums and majorities, counted on the chamber's full size, get harder."""
+
+    SAME_COMMUNITY = 0
+    ALL_LISTS = 1
+    VACANT = 2
+
+
 class Community(StrEnum):
     SHIA = "shia"
     KURD = "kurd"

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.enums import EscalationLevel, EventKind, GovernmentType, PMFStatus, PMKind, Stage
+from sim.enums import (
+    EscalationLevel,
+    EventKind,
+    GovernmentType,
+    PMFStatus,
+    PMKind,
+    SeatRule,
+    Stage,
+)
 from sim.jit import jit
 
 if TYPE_CHECKING:
@@ -110,7 +118,7 @@ KINDS: dict[EventKind, Kind] = {
     EventKind.CASUALTIES: Kind("escalation", "", "", ("dead",)),
     EventKind.ATTACK: Kind("attacks", "", "killed", ("incumbent_legitimacy",)),
     EventKind.PMF_MOVE: Kind("governance", "pmf_status", "", ("votes", "majority")),
-    EventKind.WALK_OUT: Kind("sessions", "", "", ("seats",)),
+    EventKind.WALK_OUT: Kind("walkouts", "", "seats_to", ("seats",)),
     EventKind.SESSION_KEPT_OPEN: Kind("sessions"),
 }  # fmt: skip
 
@@ -222,7 +230,10 @@ def _text(kind: EventKind, a: str, b: str, other: int, detail: int, v: dict, nam
     if kind == EventKind.SESSION_KEPT_OPEN:
         return "the first session is kept open: no vote on the speaker this week"
     if kind == EventKind.WALK_OUT:
-        return f"{a} walks out of parliament: its {v['seats']:.0f} seats pass to others"
+        rule = SeatRule(detail)
+        to = rule.label.replace("_", " ")
+        where = "are left vacant" if rule == SeatRule.VACANT else f"pass to {to}"
+        return f"{a} walks out of parliament: its {v['seats']:.0f} seats {where}"
     return kind.name.lower()
 
 

@@ -148,7 +148,7 @@ class FormationModel(mesa.Model):
 
     def largest_bloc(self) -> tuple[int, float]:
         """The largest bloc formed in parliament now, as (leader's row, seats)."""
-        leader, seats = blocs.largest_bloc(self.compiled.ref, self.state.bloc_of)
+        leader, seats = blocs.largest_bloc(self.compiled.ref, self.state.seats, self.state.bloc_of)
         return int(leader), float(seats)
 
     @property

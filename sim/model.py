@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.jit import jit
-from sim.processes import attacks, blocs, escalation, governance, grievance, sessions
+from sim.processes import attacks, blocs, escalation, governance, grievance, sessions, walkouts
 from sim.state import State, record_week
 from sim.streams import Streams
 from sim.world import World
@@ -25,6 +25,7 @@ NO_STREAM = np.uint64(0)  # for a process that draws no random numbers
 PROCESSES = (
     blocs.Blocs,
     sessions.Sessions,
+    walkouts.Walkouts,
     governance.Governance,
     grievance.Grievance,
     escalation.Escalation,
@@ -39,6 +40,7 @@ def one_week(world: World, state: State, streams: Streams) -> None:
     run.week += 1
     blocs.step(world, state, streams.blocs)  # blocs form and break; the largest names
     sessions.step(world, state, streams.sessions)  # the constitutional sequence, talks, votes
+    walkouts.step(world, state, streams.walkouts)  # lists blocked too long leave parliament
     governance.step(world, state, streams.governance)  # a government's moves on the PMF
     grievance.step(world, state, NO_STREAM)  # grievance from all of the above
     escalation.step(world, state, streams.escalation)  # the ladder, casualties

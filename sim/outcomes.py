@@ -74,6 +74,10 @@ OUTCOMES: tuple[Outcome, ...] = (
             "Share of ministries",
             "each government list's share of the ministries: its seats over the coalition's, "
             "after the formateur's bonus (Gamson's law)"),
+    Outcome("seat_shares", pa.map_(pa.string(), pa.float64()), Kind.SHARES,
+            "Share of the coalition's seats",
+            "each government list's seats over the coalition's: what Gamson's law says its "
+            "share of the ministries should be"),
     Outcome("coalition_seats", _I, Kind.COUNT, "Coalition seats",
             "seats held by the government's lists"),
     Outcome("largest_bloc", _S, Kind.NAME, "Largest bloc",
@@ -108,6 +112,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("pmf_status", _S, Kind.CATEGORY, "PMF status",
             "the PMF's legal mandate at the end: intact, curtailed or dissolved",
             tuple(PMFStatus.labels()), summarised=True, compared=True),
+    Outcome("walked_out", pa.list_(_S), Kind.NAMES, "Walked out",
+            "the lists that withdrew their MPs from parliament ([walk_out])"),
     Outcome("bloc_switches", _I, Kind.COUNT, "Bloc switches", "moves between blocs"),
     Outcome("final_week", _I, Kind.WEEKS, "Final week", "the week the run ended"),
     Outcome("patron_weight_{}", _F, Kind.NUMBER, "{}'s weight in government",

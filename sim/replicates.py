@@ -32,7 +32,7 @@ def simulate_runs(world: World, start: Start, seeds: np.ndarray, out: Raw) -> No
         record_outcome(
             world, state, start.alignment, out.raw[r : r + 1], out.coalition[r],
             out.weights[r], out.escalation[r], out.grievance[r], out.attacks[r],
-            out.portfolios[r],
+            out.portfolios[r], out.seat_shares[r], out.walked_out[r],
         )  # fmt: skip
 
 

@@ -47,6 +47,8 @@ class Raw(NamedTuple):
     grievance: np.ndarray  # (R, T) float32 series
     attacks: np.ndarray  # (R, T) int16: strikes on the incumbent each week
     portfolios: np.ndarray  # (R, N) each list's share of the ministries (0 outside)
+    seat_shares: np.ndarray  # (R, N) each list's share of the coalition's seats (0 outside)
+    walked_out: np.ndarray  # (R, N) bool: the lists that walked out of parliament
 
 
 @jit
@@ -61,6 +63,8 @@ def record_outcome(
     grievance: np.ndarray,
     attacks: np.ndarray,
     portfolios: np.ndarray,
+    seat_shares: np.ndarray,
+    walked_out: np.ndarray,
 ) -> None:
     """Write one finished run's outcomes into row views of the output arrays. Patrons'
     weights use the alignments the run started with (a rift after formation does not
@@ -75,12 +79,14 @@ def record_outcome(
     out.pm_kind = run.pm_kind
     out.pm_faction = run.pm_faction
     coalition[:] = state.government
-    out.coalition_seats = int((world.seats * state.government).sum())
+    walked_out[:] = state.walked_out
+    seats_now = state.seats  # after any walk-out
+    out.coalition_seats = int((seats_now * state.government).sum())
     n_blocs = len(world.bloc_leaders)
     if run.nomination_leader >= 0:
         leader, bloc, seats = run.nomination_leader, run.nomination_bloc, run.nomination_seats
     else:
-        leader, seats = largest_bloc(world, state.bloc_of)
+        leader, seats = largest_bloc(world, seats_now, state.bloc_of)
         bloc = state.bloc_of[leader]
     # names of blocs first, then of lists (to_table)
     by_list = world.parliament.largest_list_rule
@@ -105,23 +111,25 @@ def record_outcome(
     out.bloc_switches = run.bloc_switches
     out.final_week = run.week
     weights[:] = 0.0
-    held = (world.seats * state.government).sum()
+    held = (seats_now * state.government).sum()
     if formed and held > 0:
         lever = np.maximum(start_alignment, 0.0)
-        for i in range(len(world.seats)):
+        for i in range(len(seats_now)):
             if state.government[i]:
-                weights += world.seats[i] * lever[i] / held
+                weights += seats_now[i] * lever[i] / held
     escalation[:span] = state.escalation_series[:span]
     grievance[:span] = state.grievance_series[:span]
     attacks[:span] = state.incumbent_attack_series[:span]
     # Gamson's law with the formateur's bonus (the anchor of sim.bargaining's office term):
     # ministries in proportion to the seats each member brings, the formateur's list first
     portfolios[:] = 0.0
+    seat_shares[:] = 0.0
     if formed and held > 0:
         bonus = world.bargaining.formateur_bonus if state.government[run.formateur] else 0.0
-        for i in range(len(world.seats)):
+        for i in range(len(seats_now)):
             if state.government[i]:
-                portfolios[i] = (1.0 - bonus) * world.seats[i] / held
+                seat_shares[i] = seats_now[i] / held
+                portfolios[i] = (1.0 - bonus) * seat_shares[i]
         if bonus > 0:
             portfolios[run.formateur] += bonus
 
@@ -136,6 +144,8 @@ def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
         grievance=np.zeros((runs, span), dtype=np.float32),
         attacks=np.zeros((runs, span), dtype=np.int16),
         portfolios=np.zeros((runs, n)),
+        seat_shares=np.zeros((runs, n)),
+        walked_out=np.zeros((runs, n), dtype=np.bool_),
     )
 
 
@@ -184,8 +194,8 @@ def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str,
             result[o.name] = _named(raw[o.name], names)
         elif o.name == "largest_bloc":
             result[o.name] = _named(raw[o.name], blocs_then_lists)
-        elif o.name == "coalition":
-            members = out.coalition
+        elif o.kind is Kind.NAMES:
+            members = out.coalition if o.name == "coalition" else out.walked_out
             offsets = np.zeros(len(members) + 1, dtype=np.int32)
             np.cumsum(members.sum(axis=1), out=offsets[1:])
             in_government = np.broadcast_to(names, members.shape)[members]  # row by row
@@ -197,7 +207,8 @@ def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str,
             offsets = np.zeros(len(members) + 1, dtype=np.int32)
             np.cumsum(members.sum(axis=1), out=offsets[1:])
             keys = pa.array(np.broadcast_to(names, members.shape)[members], type=pa.string())
-            items = pa.array(out.portfolios[members].round(6), type=pa.float64())
+            shares = out.portfolios if o.name == "portfolios" else out.seat_shares
+            items = pa.array(shares[members].round(6), type=pa.float64())
             result[o.name] = pa.MapArray.from_arrays(pa.array(offsets), keys, items)
         elif o.kind is Kind.EVENT_WEEKS:
             result[o.name] = _event_weeks(out.attacks, span, start_weeks)
@@ -226,7 +237,7 @@ def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
     record_outcome(
         compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
         out.weights[0], out.escalation[0], out.grievance[0], out.attacks[0],
-        out.portfolios[0],
+        out.portfolios[0], out.seat_shares[0], out.walked_out[0],
     )  # fmt: skip
     start = np.array([world.clock.start_week])
     return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}

@@ -242,6 +242,20 @@ class Escalation(Section):
     street_grievance: Unit = 0.0
 
 
+class WalkOut(Section):
+    """A list blocked long enough and aggrieved enough withdraws its MPs from parliament."""
+
+    # weekly chance that a list whose trigger holds walks out (0: no list ever does)
+    probability: Unit = 0.0
+    # the trigger: sessions or nominees its bloc, leading, has seen fail...
+    blocked_sessions: Weeks = 4
+    # ... and its grievance at least this
+    grievance: Unit = 0.5
+    # where its seats go (sim.enums.SeatRule): the runners-up of its community, every
+    # remaining list in proportion to its seats, or nowhere
+    seats_to: Literal["same_community", "all_lists", "vacant"] = "same_community"
+
+
 class Governance(Section):
     anti_pmf_stance: Signed
     mandate_move_probability: Unit
@@ -261,6 +275,7 @@ class Scenario(Section):
     escalation: Escalation
     governance: Governance
     incumbent: Incumbent
+    walk_out: WalkOut = WalkOut()
     patrons: dict[Name, Patron] = Field(min_length=1)
     factions: dict[Name, Faction] = Field(min_length=2)
     blocs: Annotated[tuple[Bloc, ...], BeforeValidator(_list_to_tuple)] = ()
@@ -308,6 +323,11 @@ def check_rules(sc: Scenario) -> list[tuple[str, str]]:
         for i, value in enumerate(backer.backs):
             check_faction(f"patrons.{pname}.backs[{i}]", value)
     problems += _bloc_problems(sc.blocs, check_faction)
+    for b, bloc in enumerate(sc.blocs):
+        for member in (bloc.leader, *bloc.members):
+            if member in sc.factions and sc.factions[member].seats == 0:
+                why = f"{member!r} has no seats: a bloc is made of lists in parliament"
+                problems.append((f"blocs[{b}]", why))
     thresholds = sc.escalation.thresholds
     if any(b <= a for a, b in itertools.pairwise(thresholds)):
         problems.append(("escalation.thresholds", "must be strictly increasing, each in [0, 1]"))

@@ -82,6 +82,10 @@ class State(NamedTuple):
     """A run's changing state (N factions, P patrons, K issues, T recorded weeks)."""
 
     run: np.ndarray  # (1,) record of RUN
+    seats: np.ndarray  # (N,) seats each list holds now (a walk-out moves them)
+    major_list: np.ndarray  # (N,) bool: a major list of the consensus community in parliament
+    blocked_sessions: np.ndarray  # (N,) failed sessions and nominees while its bloc led
+    walked_out: np.ndarray  # (N,) bool: the list has withdrawn its MPs from parliament
     grievance: np.ndarray  # (N,) in [0, 1]
     levels: np.ndarray  # (N + 1,) rung on the escalation ladder, the street last
     menace: np.ndarray  # (N,) how threatening each faction looked at the end of last week
@@ -177,6 +181,10 @@ def new_state(world: World, start: Start, record_events: bool = False) -> State:
         patience[p, :] = start.patience[p]
     state = State(
         run=run,
+        seats=world.seats.copy(),
+        major_list=world.major_list.copy(),
+        blocked_sessions=np.zeros(n, dtype=np.int64),
+        walked_out=np.zeros(n, dtype=np.bool_),
         grievance=grievance,
         levels=levels,
         menace=np.array([menace_of(grievance[i], levels[i]) for i in range(n)]),

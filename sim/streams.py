@@ -148,6 +148,7 @@ class Streams(NamedTuple):
 
     blocs: np.uint64
     sessions: np.uint64
+    walkouts: np.uint64
     governance: np.uint64
     escalation: np.uint64
     attacks: np.uint64
@@ -158,7 +159,7 @@ _TAGS = tuple(
     np.uint64(int.from_bytes(name.encode().ljust(8, b"\0")[:8], "little"))
     for name in Streams._fields
 )
-_BLOCS, _SESSIONS, _GOVERNANCE, _ESCALATION, _ATTACKS = _TAGS
+_BLOCS, _SESSIONS, _WALKOUTS, _GOVERNANCE, _ESCALATION, _ATTACKS = _TAGS
 
 
 @jit
@@ -168,6 +169,7 @@ def streams_for(seed: int) -> Streams:
     return Streams(
         mix(root ^ _BLOCS),
         mix(root ^ _SESSIONS),
+        mix(root ^ _WALKOUTS),
         mix(root ^ _GOVERNANCE),
         mix(root ^ _ESCALATION),
         mix(root ^ _ATTACKS),

@@ -21,7 +21,7 @@ from numba.experimental import structref
 from pydantic import BaseModel
 
 from sim import schema
-from sim.enums import ISSUES
+from sim.enums import ISSUES, Community, SeatRule
 from sim.jit import jit
 from sim.scenario import Scenario
 
@@ -75,6 +75,7 @@ _SECTIONS = (
     schema.Escalation,
     schema.Governance,
     schema.Incumbent,
+    schema.WalkOut,
 )
 _RECORDS = {section: _record_type(section) for section in _SECTIONS}
 
@@ -86,11 +87,14 @@ if TYPE_CHECKING:  # the type checker reads a record as its section: same names,
     EscalationParams = schema.Escalation
     GovernanceParams = schema.Governance
     IncumbentParams = schema.Incumbent
+    WalkOutParams = schema.WalkOut
 else:
     ClockParams, ParliamentParams, BargainingParams, GrievanceParams = (
         _RECORDS[s] for s in _SECTIONS[:4]
     )
-    EscalationParams, GovernanceParams, IncumbentParams = (_RECORDS[s] for s in _SECTIONS[4:])
+    EscalationParams, GovernanceParams, IncumbentParams, WalkOutParams = (
+        _RECORDS[s] for s in _SECTIONS[4:]
+    )
 
 
 # --------------------------------------------------------------------------- the world
@@ -111,6 +115,7 @@ class World(NamedTuple):
     pmf: np.ndarray  # bool: inside the PMF umbrella
     pmf_side: np.ndarray  # bool: the umbrella and the lists that defend its mandate
     major_list: np.ndarray  # bool: a major list of the consensus community
+    community: np.ndarray  # int: the community's row in sim.enums.Community
     backing: np.ndarray  # outside backing of each faction (Turkey's of its partners), <= 1
     grievance_floor: np.ndarray  # grievance that never decays: the seats lost
     # patrons (P,)
@@ -148,6 +153,8 @@ class World(NamedTuple):
     escalation: EscalationParams
     governance: GovernanceParams
     incumbent: IncumbentParams
+    walk_out: WalkOutParams
+    walk_out_rule: int  # sim.enums.SeatRule: where a walk-out's seats go
 
 
 @structref.register
@@ -243,6 +250,7 @@ def compile_world(sc: Scenario) -> Compiled:
         pmf=pmf,
         pmf_side=pmf | (positions[:, 0] > 0.5),
         major_list=major,
+        community=np.array([list(Community).index(Community(c)) for c in community]),
         backing=backing,
         grievance_floor=floor,
         patron_pmf_stance=np.array([p.pmf_stance for p in pat], dtype=float),
@@ -275,6 +283,8 @@ def compile_world(sc: Scenario) -> Compiled:
         escalation=as_record(sc.escalation),
         governance=as_record(sc.governance),
         incumbent=as_record(sc.incumbent),
+        walk_out=as_record(sc.walk_out),
+        walk_out_rule=int(SeatRule[sc.walk_out.seats_to.upper()]),
     )
     bloc_of = np.full(len(names), -1, dtype=np.int64)
     for b, bloc in enumerate(sc.blocs):

@@ -11,12 +11,14 @@ from sim import bargaining, constitution, patrons
 from sim.enums import SHARING_ISSUE
 from sim.processes import blocs, escalation, grievance
 from sim.scenario import load_scenario
+from sim.state import new_state
 from sim.world import seat_loss_grievance, world_for
 from tests.conftest import BASELINE
 
 COMPILED = world_for(load_scenario(BASELINE))
 WORLD, REF = COMPILED.world, COMPILED.ref
 ROW = {name: i for i, name in enumerate(COMPILED.names)}
+STATE = new_state(REF, COMPILED.start)  # a run at its start: every list holds its seats
 LADDER = WORLD.escalation._replace(
     thresholds=(0.15, 0.3, 0.5, 0.7, 0.9),
     slope=12.0,
@@ -58,7 +60,7 @@ def test_sharing_stance_is_the_form_of_government():
 
 def test_government_position_is_seat_weighted():
     members = members_of("sadrists", "kdp", "taqaddum")
-    pos = bargaining.government_position(REF, members)
+    pos = bargaining.government_position(REF, STATE, members)
     seats = WORLD.seats * members
     expected = seats @ WORLD.positions / seats.sum()
     for issue in range(len(pos)):
@@ -66,7 +68,7 @@ def test_government_position_is_seat_weighted():
             assert pos[issue] == pytest.approx(expected[issue])
     # one major list of the three in: a national-majority government
     assert pos[SHARING_ISSUE] == -1.0
-    every_major = bargaining.government_position(REF, members | WORLD.major_list)
+    every_major = bargaining.government_position(REF, STATE, members | WORLD.major_list)
     assert every_major[SHARING_ISSUE] == 1.0
 
 
@@ -273,10 +275,10 @@ def test_largest_bloc_is_formed_in_parliament_not_the_largest_list():
     alone = np.full(len(COMPILED.names), -1)
     cf = members_of("state_of_law", "fatah", "huquq", "state_forces", "babylon")
     bloc_of = np.where(cf, 0, alone)
-    leader, held = blocs.largest_bloc(REF, bloc_of)
+    leader, held = blocs.largest_bloc(REF, WORLD.seats, bloc_of)
     assert (leader, held) == (ROW["sadrists"], 73.0), "the largest list, standing alone"
     bloc_of = np.where(cf | members_of("taqaddum", "kdp"), 0, alone)
-    leader, held = blocs.largest_bloc(REF, bloc_of)
+    leader, held = blocs.largest_bloc(REF, WORLD.seats, bloc_of)
     assert (leader, held) == (ROW["state_of_law"], 59.0 + 37 + 31)
 
 
@@ -284,7 +286,7 @@ def test_leaders_never_leave_their_bloc():
     bloc_of = np.array([0, 0, 1, -1])
     affinity = np.array([[-5.0, 5.0], [-5.0, 5.0], [5.0, -5.0], [1.0, 0.0]])
     is_leader = np.array([True, False, True, False])
-    new = blocs.update_blocs(bloc_of, affinity, is_leader, np.zeros(4), 0.1, 0.0)
+    new = blocs.update_blocs(bloc_of, affinity, is_leader, np.ones(4), np.zeros(4), 0.1, 0.0)
     assert new.tolist() == [0, 1, 1, 0]
 
 
@@ -292,10 +294,10 @@ def test_switching_costs_something_and_a_weak_bloc_is_left():
     bloc_of = np.array([0, 0, 1])
     is_leader = np.array([True, False, True])
     affinity = np.array([[1.0, 0.0], [0.50, 0.55], [0.0, 1.0]])
-    stay = blocs.update_blocs(bloc_of, affinity, is_leader, np.zeros(3), 0.1, 0.0)
+    stay = blocs.update_blocs(bloc_of, affinity, is_leader, np.ones(3), np.zeros(3), 0.1, 0.0)
     assert stay.tolist() == [0, 0, 1]  # a gain of 0.05 does not pay a switching cost of 0.1
     weak = np.array([[1.0, 0.0], [-0.5, -0.6], [0.0, 1.0]])
-    left = blocs.update_blocs(bloc_of, weak, is_leader, np.zeros(3), 0.1, 0.0)
+    left = blocs.update_blocs(bloc_of, weak, is_leader, np.ones(3), np.zeros(3), 0.1, 0.0)
     assert left.tolist() == [0, -1, 1]
 
 
@@ -304,11 +306,11 @@ def test_mediation_pulls_clients_toward_the_bloc_their_patron_holds():
     bloc the patron's other clients dominate more than for the other bloc."""
     bloc_of = COMPILED.start.bloc_of.copy()
     alignment = COMPILED.start.alignment.copy()
-    base = blocs.bloc_affinity(REF, bloc_of, alignment)
+    base = blocs.bloc_affinity(REF, WORLD.seats, bloc_of, alignment)
     iran = COMPILED.patron_names.index("iran")
     i = ROW["independents_establishment"]
     alignment[i, iran] = 1.0
-    closer = blocs.bloc_affinity(REF, bloc_of, alignment)
+    closer = blocs.bloc_affinity(REF, WORLD.seats, bloc_of, alignment)
     cf = COMPILED.bloc_names.index("coordination_framework")
     gain = closer[i] - base[i]
     assert gain[cf] > gain[1 - cf] and gain[cf] > 0, gain

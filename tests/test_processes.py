@@ -27,7 +27,7 @@ from sim.world import World
 
 STATE, RUN_RECORD, RUN_ARRAY, WORLD = "state", "run", "run-array", "world"
 SECTIONS = {"clock", "parliament", "bargaining", "grievance", "escalation", "governance",
-            "incumbent"}  # fmt: skip
+            "incumbent", "walk_out"}  # fmt: skip
 FIELDS = set(State._fields) - {"run"}
 RUN_FIELDS = set(RUN.names)
 

@@ -37,13 +37,14 @@ def bloc_seats(bloc_of: np.ndarray, seats: np.ndarray, n_blocs: int) -> np.ndarr
 
 
 @jit
-def largest_bloc(world: World, bloc_of: np.ndarray) -> tuple[int, float]:
-    """The largest bloc formed in parliament, as (leader's row, seats).
+def largest_bloc(world: World, seats: np.ndarray, bloc_of: np.ndarray) -> tuple[int, float]:
+    """The largest bloc formed in parliament, as (leader's row, seats), counted on the
+    seats the lists hold now (a walk-out moves them).
 
     A faction outside every bloc counts as a bloc of its own, so a big list can still be
     the largest; among equals the lower index wins, which keeps runs deterministic.
     """
-    leaders, seats = world.bloc_leaders, world.seats
+    leaders = world.bloc_leaders
     if world.parliament.largest_list_rule:  # the court's other reading: lists, not blocs
         top = int(np.argmax(seats))
         return top, float(seats[top])
@@ -60,11 +61,14 @@ def largest_bloc(world: World, bloc_of: np.ndarray) -> tuple[int, float]:
 
 
 @jit
-def bloc_affinity(world: World, bloc_of: np.ndarray, alignment: np.ndarray) -> np.ndarray:
-    """(N, B) utility of each faction for belonging to each bloc."""
+def bloc_affinity(
+    world: World, seats: np.ndarray, bloc_of: np.ndarray, alignment: np.ndarray
+) -> np.ndarray:
+    """(N, B) utility of each faction for belonging to each bloc; -inf for a bloc whose
+    leader has left parliament (nobody joins it)."""
     bg = world.bargaining
     # locals: the compiler then loads each array once, not once per use in the loops
-    seats, positions, weights = world.seats, world.positions, world.issue_weights
+    positions, weights = world.positions, world.issue_weights
     mediation, pressure, stances = (
         world.patron_mediation,
         world.patron_pressure,
@@ -109,6 +113,8 @@ def bloc_affinity(world: World, bloc_of: np.ndarray, alignment: np.ndarray) -> n
                 + bg.mediation_value * pull
                 + bg.patron_value * push
             )
+        if seats[world.bloc_leaders[b]] <= 0:
+            affinity[:, b] = -np.inf
     return affinity
 
 
@@ -117,6 +123,7 @@ def update_blocs(
     bloc_of: np.ndarray,
     affinity: np.ndarray,
     is_leader: np.ndarray,
+    seats: np.ndarray,
     noise: np.ndarray,
     switching_cost: float,
     join_threshold: float,
@@ -125,9 +132,13 @@ def update_blocs(
 
     A faction outside every bloc joins its best bloc if its value (plus noise) clears
     ``join_threshold``; a member switches if the gain clears ``switching_cost``, and
-    leaves for no bloc if its bloc falls that far below the threshold."""
+    leaves for no bloc if its bloc falls that far below the threshold. A faction without
+    seats (an armed group, or a list that walked out) stays outside every bloc."""
     new = bloc_of.copy()
     for i in range(len(bloc_of)):
+        if seats[i] <= 0:
+            new[i] = NO_BLOC
+            continue
         inside = bloc_of[i] >= 0
         best = bloc_of[i] if is_leader[i] else int(np.argmax(affinity[i]))
         here = affinity[i, bloc_of[i]] if inside else join_threshold
@@ -148,12 +159,18 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         return
     n = len(world.seats)
     bg = world.bargaining
-    affinity = bloc_affinity(world, state.bloc_of, state.alignment)
+    affinity = bloc_affinity(world, state.seats, state.bloc_of, state.alignment)
     noise = np.empty(n)
     for i in range(n):
         noise[i] = bg.bloc_noise * normal(rng, run.week, NOISE, i)
     new = update_blocs(
-        state.bloc_of, affinity, world.is_leader, noise, bg.switching_cost, bg.join_threshold
+        state.bloc_of,
+        affinity,
+        world.is_leader,
+        state.seats,
+        noise,
+        bg.switching_cost,
+        bg.join_threshold,
     )
     run.bloc_switches += np.count_nonzero(new != state.bloc_of)
     if recording(state):
@@ -168,6 +185,6 @@ class Blocs(Process):
 
     name = "blocs"
     parameters = ("bargaining", "parliament")
-    reads = ("run.stage", "run.week", "bloc_of", "alignment")
+    reads = ("run.stage", "run.week", "bloc_of", "alignment", "seats")
     writes = ("bloc_of", "run.bloc_switches", *EVENT_LOG)
     step = staticmethod(step)

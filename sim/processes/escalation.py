@@ -102,7 +102,7 @@ def state_deterrence(world: World, state: State) -> float:
     inc = world.incumbent
     resolve = 0.5 + 0.5 * inc.resolve
     if run.formed_week >= 0:
-        share = (world.seats * state.government).sum() / world.parliament.size
+        share = (state.seats * state.government).sum() / world.parliament.size
         return inc.security_capacity * share * resolve
     if not run.incumbent_present:
         return 0.5 * inc.security_capacity
@@ -175,7 +175,7 @@ class Escalation(Process):
         "run.week", "run.formed_week", "run.incumbent_present", "run.incumbent_alive",
         "run.incumbent_legitimacy", "run.pmf_status", "run.street_anger", "grievance",
         "government", "alignment",
-        "patience", "levels",
+        "patience", "levels", "seats",
     )  # fmt: skip
     writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last", *EVENT_LOG)
     step = staticmethod(step)

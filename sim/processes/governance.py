@@ -49,7 +49,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     support = mandate_support(world, state)
     votes = 0
     for i in range(len(world.seats)):
-        votes += binomial(rng, run.week, VOTE, i, int(world.seats[i]), support[i])
+        votes += binomial(rng, run.week, VOTE, i, int(state.seats[i]), support[i])
     if votes < world.parliament.confidence_majority:
         return
     run.pmf_status += 1
@@ -70,7 +70,7 @@ class Governance(Process):
     parameters = ("governance", "parliament")
     reads = (
         "run.week", "run.formed_week", "run.government_type", "run.coalition_pmf_stance",
-        "run.pmf_status", "government", "alignment",
+        "run.pmf_status", "government", "alignment", "seats",
     )  # fmt: skip
     writes = ("run.pmf_status", "alignment", *EVENT_LOG)
     step = staticmethod(step)

@@ -58,7 +58,7 @@ def mandate_threat(world: World, state: State) -> float:
         return max(0.0, -run.coalition_pmf_stance) + crackdown
     if not run.talks_open:
         return 0.0
-    return max(0.0, -government_position(world, state.on_the_table)[PMF_ISSUE])
+    return max(0.0, -government_position(world, state, state.on_the_table)[PMF_ISSUE])
 
 
 @jit
@@ -123,7 +123,8 @@ class Grievance(Process):
     reads = (
         "run.formed_week", "run.talks_open", "run.coalition_pmf_stance", "run.pmf_status",
         "run.government_type", "on_the_table", "government", "alignment", "casualties_last",
-        "protest_last", "grievance", "levels", "run.street_anger", "run.week",
+        "protest_last", "grievance", "levels", "run.street_anger", "run.week", "seats",
+        "major_list",
     )  # fmt: skip
     writes = ("grievance", "run.street_anger")
     step = staticmethod(step)

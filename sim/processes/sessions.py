@@ -110,7 +110,7 @@ def offer(
         run.plan_pm_kind = plan.pm_kind
         if recording(state):
             members = plan.members.sum()
-            seats = (world.seats * plan.members).sum()
+            seats = (state.seats * plan.members).sum()
             log_event(
                 state, EventKind.OFFER_PLANNED, formateur, plan.pm_kind, invite_to, members,
                 seats, plan.expected_value, plan.pass_probability,
@@ -141,7 +141,7 @@ def log_answers(
         return
     t = state.answer_terms
     for i in range(len(world.seats)):
-        if i == formateur or world.seats[i] <= 0:
+        if i == formateur or state.seats[i] <= 0:
             continue
         if not (at_session or state.on_the_table[i]):
             continue
@@ -164,7 +164,7 @@ def attendance(
     """Seats present at a session: the leading bloc's package is on the table (inviting
     enough members for the quorum) and those left out who would refuse it stay away."""
     run = state.run[0]
-    formateur, _ = largest_bloc(world, state.bloc_of)
+    formateur, _ = largest_bloc(world, state.seats, state.bloc_of)
     nominee = provisional_nominee(world, state, formateur)
     margins = offer(world, state, formateur, nominee, consider_compromise, quorum)
     n = len(world.seats)
@@ -182,7 +182,8 @@ def attendance(
         blocs_only,
     )
     log_answers(world, state, formateur, margins, ~away, True)
-    return world.parliament.size - (world.seats * away).sum()
+    # seats left vacant by a walk-out are never present
+    return (state.seats * ~away).sum()
 
 
 @jit
@@ -191,11 +192,14 @@ def add_stalemate(world: World, state: State) -> None:
     bloc, blocked from the government it won, grows aggrieved."""
     run = state.run[0]
     run.stalemate += world.bargaining.stalemate_pressure
-    formateur, _ = largest_bloc(world, state.bloc_of)
+    formateur, _ = largest_bloc(world, state.seats, state.bloc_of)
     own = state.bloc_of[formateur]
     for i in range(len(world.seats)):
         if i == formateur or (own >= 0 and state.bloc_of[i] == own):
             state.grievance[i] = min(state.grievance[i] + world.grievance.blocked, 1.0)
+    # the list kept from the government it leads counts toward a walk-out
+    # (sim.processes.walkouts); its partners have other blocs to go to
+    state.blocked_sessions[formateur] += 1
 
 
 @jit
@@ -203,7 +207,7 @@ def choose_nominee(world: World, state: State, rng: np.uint64) -> None:
     """The president charges the largest bloc's nominee; after failures, a compromise
     candidate becomes likely; a formateur that backs the incumbent may name him."""
     run = state.run[0]
-    formateur, seats = largest_bloc(world, state.bloc_of)
+    formateur, seats = largest_bloc(world, state.seats, state.bloc_of)
     if run.nomination_leader < 0:
         run.nomination_leader = formateur
         run.nomination_bloc = state.bloc_of[formateur]
@@ -245,13 +249,14 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     yes = 0
     for i in range(n):
         if accepted[i]:
-            yes += binomial(rng, run.week, CONFIDENCE, i, int(world.seats[i]), world.cohesion[i])
+            yes += binomial(rng, run.week, CONFIDENCE, i, int(state.seats[i]), world.cohesion[i])
     majority = world.parliament.confidence_majority
-    in_deal = (world.seats * accepted).sum()
+    in_deal = (state.seats * accepted).sum()
     if in_deal < majority:
         return False  # not enough takers: no vote is called
     # a consensus deal does not go ahead without every major list
-    broken = run.consensus_deal and (accepted & world.major_list).sum() < world.major_list.sum()
+    major = state.major_list
+    broken = run.consensus_deal and (accepted & major).sum() < major.sum()
     result = VOTE_SHORT if yes < majority else VOTE_DEAL_BROKEN if broken else VOTE_PASSED
     log_event(
         state, EventKind.CONFIDENCE_VOTE, formateur, run.plan_pm_kind, result, yes, majority,
@@ -268,7 +273,7 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
         run.pm_faction = world.incumbent_faction
     else:
         run.pm_faction = -1
-    position = government_position(world, accepted)
+    position = government_position(world, state, accepted)
     consensus = position[SHARING_ISSUE] >= 1.0
     run.government_type = GovernmentType.CONSENSUS if consensus else GovernmentType.MAJORITY
     run.coalition_pmf_stance = 0.75 * position[PMF_ISSUE] + 0.25 * state.plan_pm_position[PMF_ISSUE]
@@ -307,7 +312,7 @@ def president(world: World, state: State, rng: np.uint64) -> None:
     if met:
         # the package that elected the president binds the cabinet talks if it took in
         # every major list of the consensus community
-        table = government_position(world, state.on_the_table)
+        table = government_position(world, state, state.on_the_table)
         run.consensus_deal = table[SHARING_ISSUE] >= 1.0
         log_event(state, EventKind.PRESIDENT_ELECTED, -1, -1, run.consensus_deal, present)
         run.stage = Stage.NOMINATION
@@ -374,7 +379,7 @@ class Sessions(Process):
         "run.plan_invite_to", "run.plan_expires", "run.plan_pm_kind", "run.incumbent_alive",
         "run.incumbent_legitimacy", "run.nomination_leader", "bloc_of", "alignment",
         "legitimacy", "menace", "grievance", "plan_members", "plan_pm_position",
-        "on_the_table",
+        "on_the_table", "seats", "major_list",
     )  # fmt: skip
     writes = (
         "run.stage", "run.timer", "run.formateur", "run.nominee", "run.nominees",
@@ -385,7 +390,7 @@ class Sessions(Process):
         "run.plan_deal", "run.plan_invite_to", "run.plan_expires", "run.plan_pm_kind",
         "run.formed_week", "run.government_type", "run.pm_kind", "run.pm_faction",
         "run.confidence_yes", "run.coalition_pmf_stance", "grievance", "plan_members",
-        "plan_pm_position", "on_the_table", "government",
+        "plan_pm_position", "on_the_table", "government", "blocked_sessions",
         "answer_terms",  # the terms of each answer, for the event log
         *EVENT_LOG,
     )  # fmt: skip
