@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--gamson-csv",
         type=path_text,
         default=None,
+        metavar="CSV",
         help="write that table (one row per batch and list) to this CSV file; implies --gamson",
     )
 
