@@ -10,7 +10,8 @@
    table, no "over 0 tests"), a several-scenario one a comparison; the sections a reader
    reads name outcomes in words (no run-table column name), rungs by name, "no government"
    apart from "PM without a party"; no interval bound in exponent form (1.1e-19); a sweep
-   summary, when there is one, has a row per point and its plot.
+   summary, when there is one, has a row per point and its plot; so has the section on
+   Gamson's law (a table and a figure), unless no run formed a government.
 2. Browser: headless Chromium opens a *copy* of the report with a small probe script added
    (the report itself has none). After load, the probe writes each image's load state and
    the resources the page fetched into the DOM, which ``--dump-dom`` prints. Every image
@@ -41,7 +42,7 @@ SECTIONS = (
     "manifests",
 )  # fmt: skip
 #: sections written in words: no run-table column name may show there
-WORDED = ("headline", "escalation-by-government", "comparison", "summary", "sweep")
+WORDED = ("headline", "escalation-by-government", "comparison", "summary", "sweep", "gamson")
 RUNGS = ("0 politics", "1 threats", "2 protests", "3 clashes", "4 targeted attacks",
          "5 armed conflict")  # fmt: skip
 EXPONENT_BOUND = re.compile(r"\[[-+]?[\d.]+e[-+]?\d+|[\d.]+e[-+]?\d+\]")
@@ -177,6 +178,13 @@ def content_check(scan: _Scan) -> list[str]:
         problems.append(f"interval bounds in exponent form: {', '.join(bad[:3])}")
     if "live" not in text.get("escalation", ""):
         problems.append("the fan chart does not say how many runs are live")
+    if "gamson" in text:  # only batches whose run table records cabinet and seat shares
+        if scan.rows.get("gamson", 0) < 2 and "no government formed" not in text["gamson"]:
+            problems.append("Gamson's law: neither a table per list nor 'no government formed'")
+        if scan.rows.get("gamson", 0) >= 2 and not any(
+            f.startswith("fig-gamson-") for f in scan.images
+        ):
+            problems.append("Gamson's law: a table without its figure")
     if "sweep" in text:
         if scan.rows.get("sweep", 0) < 2:
             problems.append("the sweep summary has no row per point")

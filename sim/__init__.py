@@ -40,6 +40,8 @@ _LAZY = {
     "run_batch": "sim.batch",
     "compare": "sim.compare",
     "load_batches": "sim.compare",
+    "gamson_table": "sim.gamson",
+    "gamson_fit": "sim.gamson",
     "build_report": "sim.report",
     "format_table": "sim.report",
     "write_csv": "sim.report",
@@ -68,6 +70,8 @@ __all__ = [
     "discover",
     "explain",
     "format_table",
+    "gamson_fit",
+    "gamson_table",
     "load_batches",
     "load_manifest",
     "load_results",
@@ -91,6 +95,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from sim.events import Event
     from sim.explanation import explain
     from sim.formation import FormationModel
+    from sim.gamson import gamson_fit, gamson_table
     from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
     from sim.ranges import parse_ranges
     from sim.report import build_report, format_table, write_csv

@@ -216,17 +216,29 @@ def _compare_options(args: argparse.Namespace) -> dict:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from sim.compare import CompareError, compare, load_batches
+    from sim.gamson import format_gamson
     from sim.outputs import check_file_writable
     from sim.report import format_table, write_csv
 
-    if args.csv:  # before any work: a place we cannot write fails now, not at the end
-        check_file_writable(args.csv, "--csv", CompareError)
-    batches = load_batches(args.dirs, by=args.by, minimum=2)
+    gamson = args.gamson or args.gamson_csv is not None
+    # before any work: a place we cannot write fails now, not at the end
+    for path, flag in ((args.csv, "--csv"), (args.gamson_csv, "--gamson-csv")):
+        if path:
+            check_file_writable(path, flag, CompareError)
+    if args.csv and args.gamson_csv and Path(args.csv).resolve() == Path(args.gamson_csv).resolve():
+        raise CompareError(f"--gamson-csv {args.gamson_csv}: the same file as --csv")
+    batches = load_batches(args.dirs, by=args.by, minimum=2, shares=gamson)
     table = compare(batches, **_compare_options(args))
-    written = write_csv(table, args.csv) if args.csv else None
+    written = [("table", write_csv(table, args.csv))] if args.csv else []
+    if args.gamson_csv:  # matplotlib comes with the report's module: only when asked
+        from sim.gamson_report import write_gamson_csv
+
+        written.append(("Gamson table", write_gamson_csv(batches, args.gamson_csv)))
     print(format_table(table))
-    if written:
-        print(f"table written to {written}")
+    for b in batches if gamson else []:
+        print("\n" + format_gamson(b.runs, b.label))
+    for what, path in written:
+        print(f"{what} written to {path}")
     return 0
 
 

@@ -56,6 +56,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
+from sim.gamson import SHARE_COLUMNS
 from sim.labels import NO_GOVERNMENT, NO_PARTY
 from sim.outcomes import COMPARED_CATEGORIES, COMPARED_NUMBERS, Kind, wilson_interval
 from sim.results import column_names, load_manifest, load_results
@@ -109,15 +110,16 @@ class Batch:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_dir(path: Path, series: bool) -> tuple[dict, pd.DataFrame]:
+def _read_dir(path: Path, series: bool, shares: bool) -> tuple[dict, pd.DataFrame]:
     if not path.is_dir():
         raise CompareError(f"{path}: no such batch directory")
     manifest = load_manifest(path)
     swept = (manifest.get("sweep") or {}).get("parameters") or []
     columns = RUN_COLUMNS + (["point", *swept] if swept else [])
-    if series:  # the weekly series a batch holds (an older table may lack one)
-        present = set(column_names(path))
-        columns += [c for c in SERIES if c in present]
+    present = set(column_names(path)) if series or shares else set()
+    # the weekly series and the cabinet and seat shares a batch holds (older tables lack some)
+    columns += [c for c in SERIES if series and c in present]
+    columns += [c for c in SHARE_COLUMNS if shares and c in present]
     try:
         frame = load_results(path, columns=columns)
     except (pa.ArrowInvalid, KeyError) as exc:
@@ -137,16 +139,21 @@ def _batch(label, source, manifest, frame, key_columns) -> Batch:
 
 
 def load_batches(
-    dirs: Iterable[str | Path], by: str | None = None, series: bool = False, minimum: int = 1
+    dirs: Iterable[str | Path],
+    by: str | None = None,
+    series: bool = False,
+    minimum: int = 1,
+    shares: bool = False,
 ) -> list[Batch]:
     """The batches to compare: one per directory, or one per value of ``by`` in a sweep.
 
-    ``series`` also loads the weekly series (``SERIES``, for fan charts); fewer than ``minimum``
-    batches is an error (``sim compare`` needs two)."""
+    ``series`` also loads the weekly series (``SERIES``, for fan charts), ``shares`` the
+    cabinet and seat shares (``sim.gamson``); fewer than ``minimum`` batches is an error
+    (``sim compare`` needs two)."""
     batches: list[Batch] = []
     for d in dirs:
         path = Path(d)
-        manifest, frame = _read_dir(path, series)
+        manifest, frame = _read_dir(path, series, shares)
         swept = (manifest.get("sweep") or {}).get("parameters") or []
         if by is None:  # a sweep without --by is pooled over its points, and says so
             keys = ["seed", "point"] if swept else ["seed"]

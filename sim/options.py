@@ -269,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--csv", type=path_text, default=None, help="also write the table to this CSV file"
     )
+    p.add_argument(
+        "--gamson",
+        action="store_true",
+        help="also print, per batch, each government list's mean cabinet share against its "
+        "mean seat share, and their pooled line (Gamson's law: slope 1, intercept 0)",
+    )
+    p.add_argument(
+        "--gamson-csv",
+        type=path_text,
+        default=None,
+        metavar="CSV",
+        help="write that table (one row per batch and list) to this CSV file; implies --gamson",
+    )
 
     p = sub.add_parser("report", help="write a self-contained HTML report comparing batches")
     _compare_arguments(p)

@@ -5,7 +5,8 @@ Everything is inside the file: figures are PNG data URIs, the style sheet is inl
 there are no scripts and no links to anything outside it (only #anchors between its own
 sections), so it opens offline, mails as one attachment and archives with its results.
 Sections: outcome probabilities, time to government, escalation fan charts, casualties,
-the comparison table, each batch's manifest, and -- when a batch directory holds them --
+the comparison table, cabinet shares against seat shares (Gamson's law, ``sim.gamson``),
+each batch's manifest, and -- when a batch directory holds them --
 its sensitivity analysis (``sensitivity/``) and scenario discovery (``discovery/``).
 """
 
@@ -234,6 +235,8 @@ def manifest_html(batches: list[Batch]) -> str:
 def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
     """The report as one HTML string: a summary of one scenario, or a comparison."""
     # matplotlib loads here, not at import: `sim compare` prints tables without it
+    from sim.gamson_report import TITLE as GAMSON_TITLE
+    from sim.gamson_report import gamson_html
     from sim.plots import (
         plot_casualties,
         plot_escalation_fan,
@@ -276,6 +279,9 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
             table_intro(table) + outcome_table_html(table),
         ),
     ]
+    gamson = gamson_html(batches)  # only batches whose run table records the shares
+    if gamson:
+        sections.append(("gamson", GAMSON_TITLE, gamson))
     sweeps = sweep_html(batches)
     if sweeps:
         sections.append(("sweep", "Sweep summary", sweeps))
@@ -309,7 +315,7 @@ def build_report(
         raise CompareError(f"--out {out}: the report is an HTML file (name it *.html)")
     # before any work: a place we cannot write fails now, not after the figures
     check_file_writable(out, "--out", CompareError, make_parents=True)
-    batches = load_batches(dirs, by=by, series=True)
+    batches = load_batches(dirs, by=by, series=True, shares=True)
     table = compare(batches, **options)
     names = ", ".join(b.label for b in batches)
     title = title or (
