@@ -23,7 +23,8 @@ possible, not certain.
 It prints the screening table and the best candidates; the chosen values are copied into
 scenarios/baseline.toml by hand, each keeping its [assumption] comment.
 
-    .venv/bin/python scripts/calibrate.py --trajectories 12 --top 10 --candidates 256
+    .venv/bin/python scripts/calibrate.py --trajectories 12 --top 18 --candidates 400 --refine 200
+    .venv/bin/python scripts/calibrate.py --local --also incumbent.attack_probability
 """
 
 from __future__ import annotations
@@ -229,6 +230,12 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=0.3, help="the refinement box")
     parser.add_argument("--runs", type=int, default=400, help="runs per scenario and point")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--also", action="append", default=[], help="search this range too (dotted key)"
+    )
+    parser.add_argument(
+        "--local", action="store_true", help="no global search: refine around the current values"
+    )
     args = parser.parse_args()
     raw, origin = resolve_raw(BASELINE)
     ranges = [*parse_ranges(raw, origin, str(BASELINE)), *ELECTION_DAY_ONLY]
@@ -245,12 +252,16 @@ def main() -> int:
     screened = screen(ranges, args.trajectories, args.runs // 2, args.seed)
     print("\nscreening (Morris mu*, in units of a miss; the largest over the statistics):")
     print(screened[["largest"]].round(3).to_string())
-    chosen = [r for r in ranges if r.key in set(screened.index[: args.top])]
+    chosen = [r for r in ranges if r.key in {*screened.index[: args.top], *args.also}]
     print("\nsearching:", ", ".join(r.key for r in chosen))
 
     fixed = {k: v for k, v in current.items() if k not in {r.key for r in chosen}}
-    best = search(chosen, None, 1.0, args.candidates, args.runs, args.seed)[0]
-    if args.refine:
+    if args.local:
+        centre = {r.key: current[r.key] for r in chosen}
+        best = search(chosen, centre, args.scale, args.refine, args.runs, args.seed + 1)[0]
+    else:
+        best = search(chosen, None, 1.0, args.candidates, args.runs, args.seed)[0]
+    if args.refine and not args.local:
         centre = best[1]
         best = search(chosen, centre, args.scale, args.refine, args.runs, args.seed + 1)[0]
     score, values, stats = best

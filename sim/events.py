@@ -113,7 +113,7 @@ KINDS: dict[EventKind, Kind] = {
     EventKind.BLOC_SWITCH: Kind("blocs", "to_bloc", "from_bloc"),
     EventKind.RUNG_CHANGE: Kind(
         "escalation", "to_rung", "from_rung",
-        ("pressure", "grievance", "capability", "deterrence", "restraint", "cap"),
+        ("pressure", "grievance", "capability", "deterrence", "restraint", "cap", "resolve"),
     ),
     EventKind.CASUALTIES: Kind("escalation", "", "", ("dead",)),
     EventKind.ATTACK: Kind("attacks", "", "killed", ("incumbent_legitimacy",)),
@@ -215,7 +215,8 @@ def _text(kind: EventKind, a: str, b: str, other: int, detail: int, v: dict, nam
         return (
             f"{a} {move} to {rung_name(other)} (pressure {v['pressure']:+.2f}: grievance "
             f"{v['grievance']:.2f}, capability {v['capability']:+.2f}, deterrence "
-            f"{-v['deterrence']:+.2f}, restraint {-v['restraint']:+.2f})"
+            f"{-v['deterrence']:+.2f}, restraint {-v['restraint']:+.2f}"
+            + (f", resolve {v['resolve']:+.2f})" if v["resolve"] else ")")
         )
     if kind == EventKind.CASUALTIES:
         return f"{v['dead']:.0f} dead on {a}'s side"

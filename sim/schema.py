@@ -240,9 +240,13 @@ class Escalation(Section):
     street_start: int = Field(default=0, ge=0, le=5)
     # the street's own grievance, from services and jobs, beside the parties' (0: none)
     street_grievance: Unit = 0.0
-    # the least armed capacity that makes a mobilised faction a rival camp another can
-    # fight (rung 5) and fear (grievance.rival_escalation); 0: any armed faction
-    rival_min_armed: Unit = 0.0
+    # the least armed capacity of a militia: below it an armed list's supporters can clash
+    # with security forces (rung 3) but not strike officials, and it is no rival camp that
+    # another can fight (rung 5) or fear (grievance.rival_escalation); 0: any armed faction
+    militia_armed: Unit = 0.0
+    # the spread (standard deviation) of each actor's resolve, drawn once a run and added to
+    # its pressure: how much runs differ in how hawkish each actor is (0: not at all)
+    resolve_spread: Weight = 0.0
 
 
 class WalkOut(Section):

@@ -152,10 +152,11 @@ def test_armed_conflict_needs_a_mobilised_rival():
     side = np.array([True, False, False])
     pro, anti = escalation.mobilised(np.array([4, 1, 0]), armed, side, False, 0.0)
     assert (pro, anti) == (True, False)
-    assert escalation.level_cap(0.9, anti) == 4  # the PMF side's rival is not mobilised
+    assert escalation.level_cap(0.9, anti, 0.5) == 4  # the PMF side's rival is not mobilised
     pro, anti = escalation.mobilised(np.array([4, 3, 0]), armed, side, False, 0.0)
-    assert anti and escalation.level_cap(0.9, anti) == 5
-    assert escalation.level_cap(0.0, anti) == 2  # the unarmed only protest
+    assert anti and escalation.level_cap(0.9, anti, 0.5) == 5
+    assert escalation.level_cap(0.2, anti, 0.5) == 3  # a few guards: clashes, no more
+    assert escalation.level_cap(0.0, anti, 0.5) == 2  # the unarmed only protest
     pro, anti = escalation.mobilised(np.array([4, 0, 0]), armed, side, True, 0.0)
     assert anti, "a crackdown on the PMF counts as a mobilised rival"
     # an unarmed actor at rung 3 mobilises no one

@@ -23,14 +23,15 @@ from sim.jit import jit
 from sim.patrons import deterrence, restraint
 from sim.processes import EVENT_LOG, Process
 from sim.state import State, menace_of
-from sim.streams import poisson, uniform
+from sim.streams import normal, poisson, uniform
 from sim.world import EscalationParams, World
 
 UNARMED_CAP = int(EscalationLevel.PROTESTS)  # the unarmed can protest, not fight
 CLASHES = int(EscalationLevel.CLASHES)
 ARMED_CAP = int(EscalationLevel.TARGETED_ATTACKS)  # the armed can strike officials, and
 FIGHTING = int(EscalationLevel.ARMED_CONFLICT)  # fight each other once a rival is mobilised
-CLIMB, CASUALTIES = 0, 1  # the stream's slots
+CLIMB, CASUALTIES, RESOLVE = 0, 1, 2  # the stream's slots
+RUN_LONG = 0  # the week a run-long draw is keyed to: the same draw every week of the run
 
 
 @jit
@@ -49,8 +50,8 @@ def net_pressure(
 def mobilised(
     levels: np.ndarray, armed: np.ndarray, pmf_side: np.ndarray, crackdown: bool, min_armed: float
 ) -> tuple[bool, bool]:
-    """Is an armed actor (armed at least ``min_armed``) at rung 3+ on the PMF's side, and on
-    the other side? A list with a few guards is not a camp that can fight a militia: the
+    """Is a militia (armed at least ``min_armed``) at rung 3+ on the PMF's side, and on the
+    other side? A list with a few guards is not a camp that can fight a militia: the
     Peshmerga, or the bodyguards of a moderate list, do not make a war in Baghdad. A
     government moving against the PMF's mandate counts as a mobilised rival of the PMF's
     side (the state's forces against the militias)."""
@@ -66,11 +67,14 @@ def mobilised(
 
 
 @jit
-def level_cap(armed: float, rival_mobilised: bool) -> int:
-    """Highest rung an actor can reach this week: the unarmed stop at protests; the armed
+def level_cap(armed: float, rival_mobilised: bool, militia: float) -> int:
+    """Highest rung an actor can reach this week: the unarmed stop at protests; a list
+    with a few guns (armed below ``militia``) can clash with security forces; a militia
     can attack officials, and fight other factions once a rival is mobilised."""
     if armed <= 0:
         return UNARMED_CAP
+    if armed < militia:
+        return CLASHES
     return FIGHTING if rival_mobilised else ARMED_CAP
 
 
@@ -134,20 +138,25 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     )
     deterrent = state_deterrence(world, state)
     crackdown = run.pmf_status != PMFStatus.INTACT
-    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown, ladder.rival_min_armed)
+    pro, anti = mobilised(levels, armed_actors, pmf_side, crackdown, ladder.militia_armed)
     week = run.week
     for i in range(n + 1):  # the factions, then the street
         armed = armed_actors[i]
         if i < n:
             grievance = grievances[i]
             held_back = restraint(state.alignment, world.patron_restraint, state.patience, i)
-            cap = level_cap(armed, anti if pmf_side[i] else pro)
+            cap = level_cap(armed, anti if pmf_side[i] else pro, ladder.militia_armed)
         else:
             grievance, held_back = street, 0.0
             # large crowds can clash with security forces though unarmed (article, "The
             # Iran-Backed Shia Militias' Strategic Next Steps": the Nov 5 Green Zone clashes)
-            cap = min(max(level_cap(armed, pro), CLASHES), ladder.street_cap)
-        pressure = net_pressure(grievance, armed, deterrent, held_back, ladder)
+            cap = min(max(level_cap(armed, pro, ladder.militia_armed), CLASHES), ladder.street_cap)
+        # Epstein's agents differ in hardship and risk aversion; here each actor's resolve,
+        # unknown to the analyst, is drawn once a run: hawks in one run, doves in the next
+        resolve = 0.0
+        if ladder.resolve_spread > 0:
+            resolve = ladder.resolve_spread * normal(rng, RUN_LONG, RESOLVE, i)
+        pressure = net_pressure(grievance, armed, deterrent, held_back, ladder) + resolve
         u = uniform(rng, week, CLIMB, i)
         level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
         if level != levels[i]:
@@ -155,7 +164,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
                 state, EventKind.RUNG_CHANGE, i, level, levels[i], pressure, grievance,
                 grievance * ladder.capability_weight * armed,
                 ladder.deterrence_weight * deterrent * (1.0 - 0.5 * armed),
-                ladder.restraint_weight * held_back, cap,
+                ladder.restraint_weight * held_back, cap, resolve,
             )  # fmt: skip
         levels[i] = level
         dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])

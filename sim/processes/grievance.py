@@ -92,7 +92,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     # an armed rival across the PMF question mobilised last week (fear and anger)
     pro, anti = mobilised(
         state.levels, world.armed_street, world.pmf_side_street, False,
-        world.escalation.rival_min_armed,
+        world.escalation.militia_armed,
     )  # fmt: skip
     talks = not formed and run.talks_open
     clock = world.clock
