@@ -253,7 +253,7 @@ FLAGS = {
     ),
     "sensitivity of 15 billion points": (
         ["sensitivity", B, "--method", "sobol", "--samples", str(2**29)],
-        f"{B}: --samples: 536870912 sobol samples over 26 parameters",
+        f"{B}: --samples: 536870912 sobol samples over 36 parameters",
     ),
     "--out ''": (["run", B, "--out", ""], "error: sim run: --out: must name a file"),
     "--seed 2**64": (

@@ -37,8 +37,8 @@ NEVER_VOTES = (
 )
 NO_ASSOCIATION = (
     "faction legitimacy costs votes only when a coalition's seat-weighted legitimacy falls "
-    "below 0.5 [bargaining: association]; every coalition offered in the baseline holds "
-    "the Sadrists (0.65), who keep it above"
+    "below 0.5 [bargaining: association]; Huquq holds one seat, too few to pull any "
+    "coalition's below it"
 )
 NO_CLIENT_TO_REASSURE = (
     "guarantees reassure only the lists on the PMF's side [grievance: reassurance], and "
@@ -55,21 +55,8 @@ INERT: dict[str, str] = {
     ),
     "patrons.us.guarantee": NO_CLIENT_TO_REASSURE,
     "patrons.turkey.guarantee": NO_CLIENT_TO_REASSURE,
-    "incumbent.attacker_legitimacy_cost": NO_ASSOCIATION,
-    "factions.fatah.legitimacy": NO_ASSOCIATION,
     "factions.huquq.legitimacy": NO_ASSOCIATION,
     "factions.huquq.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.kurdistan_alliance.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.azm.alignment.us": SMALL_LIST_ALIGNMENT,
-    "factions.azm.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.new_generation.alignment.iran": SMALL_LIST_ALIGNMENT,
-    "factions.new_generation.alignment.us": SMALL_LIST_ALIGNMENT,
-    "factions.ishraqat_kanun.alignment.us": SMALL_LIST_ALIGNMENT,
-    "factions.ishraqat_kanun.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.babylon.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.independents_establishment.alignment.us": SMALL_LIST_ALIGNMENT,
-    "factions.independents_establishment.alignment.turkey": SMALL_LIST_ALIGNMENT,
-    "factions.independents_establishment.cohesion": NEVER_VOTES,
     "factions.minorities.cohesion": NEVER_VOTES,
 }
 
@@ -102,7 +89,7 @@ def candidates(value: int | float) -> list[int | float]:
         tried = [value * 2, value // 2, value + 1, value - 1, value + 20, value + 50, 0, 1, 5]
     else:
         tried = [value * 1.5, value * 0.5, value + 0.2, value - 0.2, -value, 1.0, 0.0, -1.0,
-                 value * 3, value + 1.0]  # fmt: skip
+                 value * 3, value + 1.0, value * 1.1, value * 0.9]  # fmt: skip
     return [v for v in dict.fromkeys(tried) if v != value]
 
 

@@ -146,7 +146,7 @@ def test_a_replay_that_differs_from_its_batch_exits_1(batch, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(batch, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["scenario"]["escalation"]["down_probability"] = 0.99
+    manifest["scenario"]["clock"]["first_session_week"] += 5  # no government that soon
     (copy / "manifest.json").write_text(json.dumps(manifest))
     result = run_cli("explain", str(copy), "0")
     assert result.returncode == 1

@@ -176,10 +176,22 @@ def check_step(model, before: State) -> None:
 
 def check_invariants(model):
     sc = model.scenario
-    seats = model.world.seats
+    elected = model.world.seats
     state, run = model.state, model.run_state
-    assert seats.sum() == sc.parliament.size  # seats are conserved
-    assert np.array_equal(seats, [f.seats for f in sc.factions.values()])
+    seats = state.seats  # as held now: a walk-out moves them
+    assert elected.sum() == sc.parliament.size
+    assert np.array_equal(elected, [f.seats for f in sc.factions.values()])
+    assert np.array_equal(seats, np.round(seats)) and (seats >= 0).all()  # whole seats
+    if sc.walk_out.seats_to == "vacant":
+        assert seats.sum() <= sc.parliament.size
+    else:
+        assert seats.sum() == sc.parliament.size  # seats are conserved
+    # a list that walked out holds no seats, sits in no bloc and is in no government
+    out = state.walked_out
+    assert (seats[out] == 0).all() and (state.bloc_of[out] == -1).all()
+    assert not (state.government & out).any()
+    if not out.any():
+        assert np.array_equal(seats, elected)
     if model.formed:
         # no government without a confidence majority
         assert run.confidence_yes >= sc.parliament.confidence_majority
@@ -195,9 +207,9 @@ def check_invariants(model):
     assert ((state.alignment >= -1) & (state.alignment <= 1)).all()
     assert state.levels[-1] <= sc.escalation.street_cap or model.week == sc.clock.start_week
     assert 0 <= model.incumbent.legitimacy <= 1
-    # leaders stay with the blocs they lead
+    # leaders stay with the blocs they lead (unless they left parliament)
     for b, leader in enumerate(model.world.bloc_leaders):
-        assert state.bloc_of[leader] == b
+        assert state.bloc_of[leader] == b or out[leader]
     row = model.outcome()
     for key, value in row.items():
         if key.startswith("patron_weight_"):
@@ -223,6 +235,11 @@ PERTURB = {
     "parliament.president_quorum": st.integers(165, 329),
     "parliament.session_probability": st.floats(0, 1),
     "governance.mandate_move_probability": st.floats(0, 1),
+    "walk_out.probability": st.floats(0, 1),
+    "walk_out.blocked_sessions": st.integers(0, 6),
+    "walk_out.grievance": st.floats(0, 1),
+    "walk_out.seats_to": st.sampled_from(["same_community", "all_lists", "vacant"]),
+    "escalation.resolve_spread": st.floats(0, 1),
 }
 
 

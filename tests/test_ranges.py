@@ -28,7 +28,7 @@ def ranges_of(path: Path):
 def test_baseline_declares_sourced_ranges_that_hold_its_values():
     raw, _ = resolve_raw(BASELINE)
     ranges = ranges_of(BASELINE)
-    assert 15 <= len(ranges) <= 30
+    assert 15 <= len(ranges) <= 40
     keys = {r.key for r in ranges}
     # the families the issue names: bargaining, escalation, grievance, incumbent, patrons,
     # governance
@@ -95,8 +95,8 @@ BAD = [
         "only numbers can have ranges",
     ),
     (
-        '"bargaining.policy_value" = { low = 0.5, high = 1.5 }',
-        "ranges.bargaining.policy_value.source",
+        '"bargaining.switching_cost" = { low = 0.1, high = 0.3 }',
+        "ranges.bargaining.switching_cost.source",
         "required key is missing",
     ),
     (
@@ -130,12 +130,12 @@ def test_bad_range_in_the_base_file_is_blamed_on_the_base(tmp_path, capsys):
     base = tmp_path / "base.toml"
     base.write_text(
         BASELINE.read_text()
-        + '\n"bargaining.policy_value" = { low = 0.8, high = 0.1, source = "typo" }\n'
+        + '\n"bargaining.switching_cost" = { low = 0.8, high = 0.1, source = "typo" }\n'
     )
     path = tmp_path / "derived.toml"
     path.write_text('extends = "base.toml"\nname = "derived"\n')
     assert main(["sensitivity", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {base}: ranges.bargaining.policy_value: ")
+    assert capsys.readouterr().err.startswith(f"error: {base}: ranges.bargaining.switching_cost: ")
 
 
 def test_no_ranges_and_undeclared_param_are_errors(tmp_path, capsys):

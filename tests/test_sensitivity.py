@@ -192,7 +192,7 @@ def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_pa
         (
             ["--method", "sobol", "--samples", str(2**29)],
             BASELINE,
-            "--samples: 536870912 sobol samples over 26 parameters: the design has 15,032,385,536 "
+            "--samples: 536870912 sobol samples over 36 parameters: the design has 20,401,094,656 "
             "points, above the limit of 20,000",
         ),
         # checked as the command line is parsed, before the scenario is read

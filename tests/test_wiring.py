@@ -41,7 +41,7 @@ class Trace:
 
 def trace(seed: int) -> Trace:
     model = FormationModel(BASE, seed=seed, record_series=False)
-    world, state = model.world, model.state
+    state = model.state
     speaker_week, packages, offers, narrow = -1, [], 0, 0
     while model.running:
         before = model.stage
@@ -51,13 +51,13 @@ def trace(seed: int) -> Trace:
         if before < Stage.PRESIDENT <= after:  # parliament may sit and elect in one week
             speaker_week = model.week
         if model.run_state.president_sessions > sessions:
-            packages.append(float(world.seats[state.on_the_table].sum()))
+            packages.append(float(state.seats[state.on_the_table].sum()))
         offered = before == Stage.CABINET or (
             before == Stage.NOMINATION and after != Stage.NOMINATION
         )
         if offered and model.run_state.consensus_deal:
             offers += 1
-            narrow += bool((world.major_list & ~state.on_the_table).any())
+            narrow += bool((state.major_list & ~state.on_the_table).any())  # in parliament
     return Trace(
         speaker_week,
         packages,
