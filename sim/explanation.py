@@ -275,7 +275,11 @@ def _escalation_story(ex: Explanation) -> str:
         return f"The highest rung was {name}, held from the start: no actor climbed to it."
     first = climbs[0]
     v = first.values
-    drivers = {"grievance": v["grievance"], "armed capability": v["capability"]}
+    drivers = {
+        "grievance": v["grievance"],
+        "armed capability": v["capability"],
+        "its resolve in this run": v.get("resolve", 0.0),
+    }
     main = max(drivers, key=lambda k: drivers[k])
     at = ex.events.index(first)
     before = [
