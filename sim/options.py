@@ -63,12 +63,19 @@ def cores() -> int:
 SCENARIO_HELP = "scenario TOML file, e.g. scenarios/baseline.toml"
 
 
-def _batch_options(p: argparse.ArgumentParser) -> None:
+def _batch_options(
+    p: argparse.ArgumentParser,
+    seed_from: str = "the scenario's",
+    out_default: str = "results/<name>",
+    cluster: bool = True,
+) -> None:
+    """A batch's options: seed, output directory, workers, (with ``cluster``) the backend and
+    scheduler, overwrite and quiet; the defaults' wording is the command's."""
     p.add_argument(
-        "--seed", type=seed, default=None, help="batch seed, 0 to 2**63-1 (default: the scenario's)"
+        "--seed", type=seed, default=None, help=f"batch seed, 0 to 2**63-1 (default: {seed_from})"
     )
     p.add_argument(
-        "--out", type=path_text, default=None, help="output directory (default: results/<name>)"
+        "--out", type=path_text, default=None, help=f"output directory (default: {out_default})"
     )
     p.add_argument(
         "--workers",
@@ -76,6 +83,15 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"worker processes (default: all cores, {cores()} here)",
     )
+    if cluster:
+        _cluster_options(p)
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
         choices=["local", "dask"],
@@ -88,10 +104,6 @@ def _batch_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="address of a running Dask scheduler (with --backend dask)",
     )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _chunk_option(p: argparse.ArgumentParser) -> None:
@@ -296,25 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "case", help="case TOML file, e.g. scenarios/cases/first_month_2021.toml (see README)"
     )
     p.add_argument("--runs", type=count(), default=None, help="runs (default: the case's)")
-    p.add_argument(
-        "--seed", type=seed, default=None, help="batch seed, 0 to 2**63-1 (default: the case's)"
-    )
-    p.add_argument(
-        "--out",
-        type=path_text,
-        default=None,
-        help="output directory (default: results/<case>_backtest)",
-    )
-    p.add_argument(
-        "--workers",
-        type=count(high=4096),
-        default=None,
-        help=f"worker processes (default: all cores, {cores()} here)",
-    )
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace whatever batch the output directory holds"
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    _batch_options(p, "the case's", "results/<case>_backtest", cluster=False)
     p.add_argument("--json", action="store_true", help="print the score as JSON")
 
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
