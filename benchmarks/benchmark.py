@@ -5,9 +5,9 @@
         --memory-runs 1000 --repeat 1                           # a quick look, ~40 s
 
 Everything runs in one invocation on one machine, on the same scenario and the same run
-seeds (run i uses ``sim.batch.run_seed(scenario seed, i)`` everywhere):
+seeds (run i uses ``sim.batch.experiment.run_seed(scenario seed, i)`` everywhere):
 
-1. the compiled engine in this process (``sim.replicates.run_replicates``: what a worker
+1. the compiled engine in this process (``sim.engine.replicates.run_replicates``: what a worker
    does), and the Mesa model stepped from Python (``FormationModel(...).run()``), with and
    without its DataCollectors;
 2. ``sim run`` with 1 worker and with W workers (default 2), each a fresh process;
@@ -66,8 +66,8 @@ STRESS_SCENARIO = ROOT / "scenarios" / "stress_40_factions.toml"
 
 
 def seeds(scenario: Path, n: int) -> list[int]:
-    from sim.batch import run_seed
-    from sim.scenario import load_scenario
+    from sim.batch.experiment import run_seed
+    from sim.scenario.loading import load_scenario
 
     base = load_scenario(scenario).seed
     return [run_seed(base, i) for i in range(n)]
@@ -78,8 +78,8 @@ def engine_loop(scenario: Path, n: int, repeat: int = 1) -> float:
     """Runs per second of the compiled engine in this process: what one worker can do."""
     import numpy as np
 
-    from sim.replicates import run_replicates
-    from sim.scenario import load_scenario
+    from sim.engine.replicates import run_replicates
+    from sim.scenario.loading import load_scenario
 
     sc = load_scenario(scenario)
     run_seeds = np.array(seeds(scenario, n), dtype=np.int64)
@@ -94,8 +94,8 @@ def engine_loop(scenario: Path, n: int, repeat: int = 1) -> float:
 
 def mesa_loop(scenario: Path, n: int, record_series: bool) -> float:
     """Runs per second of the Mesa model stepped from Python, one week a call."""
-    from sim.formation import FormationModel
-    from sim.scenario import load_scenario
+    from sim.mesa.model import FormationModel
+    from sim.scenario.loading import load_scenario
 
     sc = load_scenario(scenario)
     run_seeds = seeds(scenario, n)
@@ -108,7 +108,7 @@ def mesa_loop(scenario: Path, n: int, record_series: bool) -> float:
 
 # --------------------------------------------------------------------------- 2. sim run
 def sim_run(scenario: Path, n: int, workers: int, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(scenario), "--runs", str(n)]
+    cmd = [sys.executable, "-m", "sim.cli.main", "run", str(scenario), "--runs", str(n)]
     cmd += ["--workers", str(workers), "--out", str(out), "--overwrite", "--quiet"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -155,7 +155,7 @@ def mesa_batch_run(scenario: Path, n: int, processes: int) -> dict:
 
 # --------------------------------------------------------------------------- 6. Sobol'
 def sobol(samples: int, replicates: int, workers: int, out: Path) -> dict:
-    cmd = [sys.executable, "-m", "sim.cli", "sensitivity", str(DEFAULT_SCENARIO)]
+    cmd = [sys.executable, "-m", "sim.cli.main", "sensitivity", str(DEFAULT_SCENARIO)]
     cmd += ["--method", "sobol", "--samples", str(samples), "--replicates", str(replicates)]
     cmd += ["--workers", str(workers), "--out", str(out), "--overwrite", "--quiet"]
     for key in SOBOL_PARAMETERS:
@@ -204,7 +204,16 @@ def peak_memory(scenario: Path, n: int, workers: int, out: Path) -> dict:
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         "sys.exit(code)\n"
     )
-    cmd = [sys.executable, "-c", wrapper, sys.executable, "-m", "sim.cli", "run", str(scenario)]
+    cmd = [
+        sys.executable,
+        "-c",
+        wrapper,
+        sys.executable,
+        "-m",
+        "sim.cli.main",
+        "run",
+        str(scenario),
+    ]
     cmd += ["--runs", str(n), "--workers", str(workers), "--out", str(out), "--overwrite"]
     cmd += ["--quiet"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)

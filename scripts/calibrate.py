@@ -42,11 +42,11 @@ from SALib.analyze import morris as morris_analyze
 from SALib.sample import morris as morris_sample
 from scipy.stats import qmc
 
-from sim.batch import run_seed
-from sim.ranges import Range, parse_ranges
-from sim.replicates import run_replicates
-from sim.scenario import resolve_raw, validate
-from sim.sweep import set_dotted
+from sim.batch.experiment import run_seed
+from sim.engine.replicates import run_replicates
+from sim.scenario.dotted import set_dotted
+from sim.scenario.loading import resolve_raw, validate
+from sim.scenario.ranges import Range, parse_ranges
 
 BASELINE = Path("scenarios/baseline.toml")
 ELECTION_DAY = Path("scenarios/election_day_2021.toml")
@@ -273,7 +273,7 @@ def main() -> int:
 
 
 def _current(raw: dict, key: str) -> float:
-    from sim.sweep import get_dotted
+    from sim.scenario.dotted import get_dotted
 
     return float(get_dotted(raw, key))
 

@@ -136,7 +136,7 @@ def static_check(text: str) -> tuple[list[str], list[str]]:
 def _column_names() -> set[str]:
     """The run table's outcome columns (the registry), or a fixed list without sim."""
     try:
-        from sim.outcomes import OUTCOMES
+        from sim.engine.outcomes import OUTCOMES
     except ImportError:
         return {"government_type", "max_escalation", "pm_faction", "pm_kind", "pmf_status"}
     return {o.name for o in OUTCOMES if "{}" not in o.name}

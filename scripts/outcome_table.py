@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sim.outcomes import OUTCOMES
+from sim.engine.outcomes import OUTCOMES
 
 
 def main() -> None:

@@ -13,6 +13,12 @@ The Python API mirrors the command line::
     box = sim.discover("results/sa", "max_escalation >= 4").box  # PRIM's box, a DataFrame
     why = sim.explain("results/baseline", 812)  # one run replayed: .events, .why(), .plot()
 
+These names are the public API: everything else is reached through them. The package is
+laid out by concept, each layer importing only those below it: ``sim.engine`` (the compiled
+core), ``sim.scenario`` (files, sweeps, ranges), ``sim.mesa`` (the Mesa model),
+``sim.batch`` (experiments and their store), ``sim.analysis``, ``sim.report``, ``sim.view``
+and ``sim.cli``.
+
 Every name is imported on first use (PEP 562): ``import sim`` and the ``sim`` command start
 without Mesa, pandas or matplotlib, which take seconds to import.
 """
@@ -20,40 +26,38 @@ without Mesa, pandas or matplotlib, which take seconds to import.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 #: Public name -> the module that defines it.
 _LAZY = {
-    "EscalationLevel": "sim.enums",
-    "GovernmentType": "sim.enums",
-    "PMFStatus": "sim.enums",
-    "PMKind": "sim.enums",
-    "FormationModel": "sim.formation",
-    "Scenario": "sim.scenario",
-    "ScenarioError": "sim.scenario",
-    "load_scenario": "sim.scenario",
-    "load_manifest": "sim.results",
-    "load_results": "sim.results",
-    "prepare": "sim.batch",
-    "run_batch": "sim.batch",
-    "compare": "sim.compare",
-    "load_batches": "sim.compare",
-    "gamson_table": "sim.gamson",
-    "gamson_fit": "sim.gamson",
-    "build_report": "sim.report",
-    "format_table": "sim.report",
-    "write_csv": "sim.report",
-    "plot_outcomes": "sim.plots",
-    "plot_weeks_ecdf": "sim.plots",
-    "plot_escalation_fan": "sim.plots",
-    "plot_casualties": "sim.plots",
-    "run_sensitivity": "sim.sensitivity",
-    "discover": "sim.discovery",
-    "parse_ranges": "sim.ranges",
-    "explain": "sim.explanation",
-    "Event": "sim.events",
+    "EscalationLevel": "sim.engine.enums",
+    "GovernmentType": "sim.engine.enums",
+    "PMFStatus": "sim.engine.enums",
+    "PMKind": "sim.engine.enums",
+    "FormationModel": "sim.mesa.model",
+    "Scenario": "sim.scenario.loading",
+    "ScenarioError": "sim.scenario.loading",
+    "load_scenario": "sim.scenario.loading",
+    "load_manifest": "sim.batch.results",
+    "load_results": "sim.batch.results",
+    "prepare": "sim.batch.experiment",
+    "run_batch": "sim.batch.runner",
+    "compare": "sim.analysis.compare",
+    "load_batches": "sim.analysis.compare",
+    "gamson_table": "sim.analysis.gamson",
+    "gamson_fit": "sim.analysis.gamson",
+    "build_report": "sim.report.document",
+    "format_table": "sim.report.document",
+    "write_csv": "sim.report.document",
+    "plot_outcomes": "sim.report.plots",
+    "plot_weeks_ecdf": "sim.report.plots",
+    "plot_escalation_fan": "sim.report.plots",
+    "plot_casualties": "sim.report.plots",
+    "run_sensitivity": "sim.analysis.sensitivity",
+    "discover": "sim.analysis.discovery",
+    "parse_ranges": "sim.scenario.ranges",
+    "explain": "sim.analysis.explanation",
+    "Event": "sim.engine.events",
 }
 
 __all__ = [
@@ -88,34 +92,26 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from sim.batch import prepare, run_batch
-    from sim.compare import compare, load_batches
-    from sim.discovery import discover
-    from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
-    from sim.events import Event
-    from sim.explanation import explain
-    from sim.formation import FormationModel
-    from sim.gamson import gamson_fit, gamson_table
-    from sim.plots import plot_casualties, plot_escalation_fan, plot_outcomes, plot_weeks_ecdf
-    from sim.ranges import parse_ranges
-    from sim.report import build_report, format_table, write_csv
-    from sim.results import load_manifest, load_results
-    from sim.scenario import Scenario, ScenarioError, load_scenario
-    from sim.sensitivity import run_sensitivity
-
-
-class _Package(types.ModuleType):
-    """``sim.compare`` names both a submodule and the function it defines. When a submodule
-    is first imported, Python binds it on the package, which would hide the function (an
-    eager import used to bind the function after it); so the package keeps its functions."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == f"{__name__}.{name}":
-            return  # the submodule stays reachable as sys.modules["sim.compare"]
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+    from sim.analysis.compare import compare, load_batches
+    from sim.analysis.discovery import discover
+    from sim.analysis.explanation import explain
+    from sim.analysis.gamson import gamson_fit, gamson_table
+    from sim.analysis.sensitivity import run_sensitivity
+    from sim.batch.experiment import prepare
+    from sim.batch.results import load_manifest, load_results
+    from sim.batch.runner import run_batch
+    from sim.engine.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
+    from sim.engine.events import Event
+    from sim.mesa.model import FormationModel
+    from sim.report.document import build_report, format_table, write_csv
+    from sim.report.plots import (
+        plot_casualties,
+        plot_escalation_fan,
+        plot_outcomes,
+        plot_weeks_ecdf,
+    )
+    from sim.scenario.loading import Scenario, ScenarioError, load_scenario
+    from sim.scenario.ranges import parse_ranges
 
 
 def __getattr__(name: str) -> Any:

@@ -33,7 +33,7 @@ def make_scenario(tmp_path):
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run the ``sim`` command in a subprocess, as a user would."""
     return subprocess.run(
-        [sys.executable, "-m", "sim.cli", *args],
+        [sys.executable, "-m", "sim.cli.main", *args],
         capture_output=True,
         text=True,
         cwd=cwd or ROOT,
@@ -44,16 +44,16 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def plant_failures(monkeypatch, fail) -> None:
     """Make the batch engine's runs fail where ``fail(seed)`` says so: ``fail`` returns
     nothing for a seed that runs, or raises (or kills its process) for one that does not.
-    The engine's compiled loop (``sim.replicates.simulate_runs``) is wrapped, so forked
+    The engine's compiled loop (``sim.engine.replicates.simulate_runs``) is wrapped, so forked
     workers inherit the failures; a chunk holding a failing seed is then run one seed at a
     time, as after any failure."""
-    import sim.replicates
+    import sim.engine.replicates
 
-    real = sim.replicates.simulate_runs
+    real = sim.engine.replicates.simulate_runs
 
     def fragile(world, start, seeds, out):
         for seed in seeds:
             fail(int(seed))
         return real(world, start, seeds, out)
 
-    monkeypatch.setattr(sim.replicates, "simulate_runs", fragile)
+    monkeypatch.setattr(sim.engine.replicates, "simulate_runs", fragile)

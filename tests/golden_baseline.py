@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.batch import run_seed
-from sim.replicates import run_replicates
-from sim.scenario import load_scenario
+from sim.batch.experiment import run_seed
+from sim.engine.replicates import run_replicates
+from sim.scenario.loading import load_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "baseline_summary.json"
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"

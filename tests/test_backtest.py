@@ -1,4 +1,4 @@
-"""``sim backtest CASE.toml`` (sim.backtest): the case file, the horizon cut, the score
+"""``sim backtest CASE.toml`` (sim.analysis.backtest): the case file, the horizon cut, the score
 (probabilities, the recorded duration's percentile, the Brier score), its JSON, and every
 bad case file as one line, exit 2, nothing written."""
 
@@ -11,9 +11,9 @@ import pytest
 from conftest import BASELINE, SCENARIOS
 
 import sim
-from sim.backtest import brier, duration_shares, load_case
-from sim.cli import main
-from sim.scenario import load_scenario
+from sim.analysis.backtest import brier, duration_shares, load_case
+from sim.cli.main import main
+from sim.scenario.loading import load_scenario
 
 #: The baseline starts at week 4 with the militias at rung 2 and its first session at week
 #: 13: cut at week 6, every run keeps rung 2 in its record and forms no government.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import BASELINE, run_cli
 
-from sim.cli import main
+from sim.cli.main import main
 
 HEADER = f'extends = "{BASELINE.as_posix()}"\n'
 DECAY = '"grievance.decay"'

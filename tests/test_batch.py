@@ -15,14 +15,18 @@ import pyarrow as pa
 import pytest
 from conftest import BASELINE, plant_failures
 
-import sim.batch
-import sim.runner
-from sim.batch import BatchError, prepare, run_batch, run_chunk, run_seed
-from sim.model import FormationModel
-from sim.progress import Progress
-from sim.results import MANIFEST, RUNS_DIR, load_manifest, load_results, locked, part_paths
-from sim.scenario import ScenarioError
-from sim.sweep import get_dotted
+import sim.batch.experiment
+import sim.batch.runner
+from sim.batch.directory import MANIFEST, locked
+from sim.batch.experiment import prepare, run_chunk, run_seed
+from sim.batch.outputs import BatchError
+from sim.batch.parts import RUNS_DIR
+from sim.batch.progress import Progress
+from sim.batch.results import load_manifest, load_results, part_paths
+from sim.batch.runner import run_batch
+from sim.mesa.model import FormationModel
+from sim.scenario.dotted import get_dotted
+from sim.scenario.loading import ScenarioError
 
 RUNS = 24
 
@@ -125,7 +129,7 @@ def test_resume_after_an_interruption_mid_batch(tmp_path, reference, monkeypatch
     """Ctrl-C after three parts: the pool is torn down, the parts kept, the rest resumed."""
     out = tmp_path / "b"
     exp = prepare(BASELINE, runs=RUNS)
-    real, calls = sim.runner.write_part, []
+    real, calls = sim.batch.runner.write_part, []
 
     def interrupted(*args):
         if len(calls) == 3:
@@ -133,12 +137,12 @@ def test_resume_after_an_interruption_mid_batch(tmp_path, reference, monkeypatch
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(sim.runner, "write_part", interrupted)
+    monkeypatch.setattr(sim.batch.runner, "write_part", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_batch(exp, out, workers=2, chunk_size=2, quiet=True)
     assert len(part_paths(out)) == 3
     assert load_manifest(out)["status"] == "running"
-    monkeypatch.setattr(sim.runner, "write_part", real)
+    monkeypatch.setattr(sim.batch.runner, "write_part", real)
     result = run_batch(exp, out, workers=2, chunk_size=5, quiet=True)
     assert (result.resumed, result.completed_now) == (6, RUNS - 6)
     assert_each_run_once(out, RUNS)
@@ -234,7 +238,7 @@ def test_a_run_that_raises_is_recorded_and_the_batch_completes(tmp_path, monkeyp
 
 def test_the_schema_holds_every_outcome_of_a_run():
     """A new outcome in the model must get a column (write_part refuses to drop it)."""
-    from sim.results import table_schema
+    from sim.batch.results import table_schema
 
     scenario = prepare(BASELINE).points[0].scenario
     row = FormationModel(scenario, seed=1, record_series=False).run().outcome()
@@ -244,7 +248,7 @@ def test_the_schema_holds_every_outcome_of_a_run():
 
 def test_finished_models_are_freed_so_memory_stays_flat():
     """Mesa 3.3's Agent._ids holds every model that made an agent (mesa#3179); our agents
-    count ids in a weak-keyed mapping instead (sim.agents), else a process running many
+    count ids in a weak-keyed mapping instead (sim.mesa.agents), else a process running many
     Mesa models (``mesa.batch_run``) grows with every run."""
     import gc
     import weakref
@@ -419,7 +423,7 @@ def test_batch_directory_can_move(tmp_path, reference):
 def test_an_array_element_can_be_swept(tmp_path, capsys):
     """Dotted keys index arrays: ``escalation.thresholds[3]`` is the rung-4 threshold (the
     command line in this process, so no interpreter start-up)."""
-    from sim.cli import main
+    from sim.cli.main import main
 
     argv = ["sweep", str(BASELINE), "--param", "escalation.thresholds[3]=0.6,0.8"]
     argv += ["--replicates", "4", "--workers", "1", "--quiet", "--out", str(tmp_path / "s")]

@@ -21,10 +21,15 @@ import pytest
 from conftest import BASELINE, ROOT, plant_failures, run_cli
 
 import sim
-import sim.batch
-from sim.batch import prepare, run_batch
-from sim.cli import build_parser, main
-from sim.results import MANIFEST, RUNS_DIR, load_manifest, load_results, part_paths
+import sim.batch.experiment
+import sim.batch.outputs
+from sim.batch.directory import MANIFEST
+from sim.batch.experiment import prepare
+from sim.batch.parts import RUNS_DIR
+from sim.batch.results import load_manifest, load_results, part_paths
+from sim.batch.runner import run_batch
+from sim.cli.main import main
+from sim.cli.options import build_parser
 
 
 def in_process_error(capsys, *args: str) -> str:
@@ -50,7 +55,7 @@ def test_one_and_two_workers_write_the_same_table(tmp_path, capsys):
 @pytest.mark.slow  # a real batch killed and resumed: ~20 s
 def test_resume_after_kill_9_finishes_only_the_missing_runs(tmp_path):
     runs, out = 300, tmp_path / "killed"
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
+    cmd = [sys.executable, "-m", "sim.cli.main", "run", str(BASELINE), "--runs", str(runs)]
     cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out)]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -101,7 +106,7 @@ def test_a_directory_with_another_batch_is_refused_unless_overwrite(
 
 
 def test_failed_runs_are_recorded_counted_and_set_the_exit_status(tmp_path, monkeypatch, capsys):
-    bad = {sim.batch.run_seed(prepare(BASELINE).seed, 1)}
+    bad = {sim.batch.experiment.run_seed(prepare(BASELINE).seed, 1)}
 
     def fail(seed):
         if seed in bad:
@@ -228,7 +233,7 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path):
         [
             sys.executable,
             "-m",
-            "sim.cli",
+            "sim.cli.main",
             "run",
             str(BASELINE),
             "--runs",
@@ -262,7 +267,7 @@ def test_progress_is_a_bar_with_rate_and_eta_on_a_terminal(tmp_path):
     import select
 
     master, slave = pty.openpty()
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", "40"]
+    cmd = [sys.executable, "-m", "sim.cli.main", "run", str(BASELINE), "--runs", "40"]
     cmd += ["--workers", "2", "--chunk-size", "4", "--out", str(tmp_path / "b")]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=slave, text=True)
     os.close(slave)
@@ -296,7 +301,7 @@ def test_a_plain_install_needs_no_dask(tmp_path, monkeypatch):
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.stdout.strip() == "False", proc.stderr
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if not installed
-    with pytest.raises(sim.batch.BatchError, match=r"pip install '\.\[dask\]'"):
+    with pytest.raises(sim.batch.outputs.BatchError, match=r"pip install '\.\[dask\]'"):
         run_batch(prepare(BASELINE, runs=2), tmp_path / "b", backend="dask", quiet=True)
     assert not (tmp_path / "b").exists()
 
@@ -309,10 +314,10 @@ def test_help_and_a_bad_flag_import_nothing_heavy():
     """`sim --help`, `sim --version` and a refused flag answer before the model, Mesa or
     pandas are imported (seconds of start-up); `import sim` stays as light."""
     probe = (
-        "import sys, sim, sim.cli\n"
+        "import sys, sim, sim.cli.options\n"
         "for argv in (['--help'], ['--version'], ['run', 'x.toml', '--runs', '0']):\n"
         "    try:\n"
-        "        sim.cli.build_parser().parse_args(argv)\n"
+        "        sim.cli.options.build_parser().parse_args(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
@@ -342,7 +347,7 @@ def test_sim_help_in_a_real_process_lists_every_command():
 def test_every_argument_of_every_command_has_help_text():
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    from sim.cli import COMMANDS
+    from sim.cli.main import COMMANDS
 
     assert set(commands.choices) == set(COMMANDS)  # every command parsed is run, and back
     assert "view" in COMMANDS
@@ -354,10 +359,10 @@ def test_every_argument_of_every_command_has_help_text():
 
 
 def test_the_api_keeps_its_functions_whatever_was_imported_first():
-    """sim.compare is a function, though a submodule of the same name exists and the CLI
-    imports it."""
-    import sim.compare as bound  # imports the submodule: Python binds it on the package
+    """``sim.compare`` is the function, whatever was imported first: the module that defines
+    it lives in a sub-package (``sim.analysis.compare``), so no submodule shadows it."""
+    import sim.analysis.compare as module
 
-    assert callable(sim.compare) and sim.compare.__module__ == "sim.compare"
-    assert bound is sim.compare  # `import a.b as c` reads the attribute: the function
+    assert callable(sim.compare) and sim.compare is module.compare
+    assert sim.compare.__module__ == "sim.analysis.compare"
     assert sim.load_results is load_results and "plot_outcomes" in dir(sim)

@@ -17,15 +17,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import sim
-from sim.cli import main
-from sim.compare import TABLE_COLUMNS, CompareError, compare, load_batches
-from sim.outcomes import wilson_interval
-from sim.statistics import (
+from sim.analysis.compare import TABLE_COLUMNS, CompareError, compare, load_batches
+from sim.analysis.statistics import (
     bootstrap,
     newcombe_interval,
     paired_newcombe_interval,
     percentile_interval,
 )
+from sim.cli.main import main
+from sim.engine.outcomes import wilson_interval
 
 DOCUMENTED_COLUMNS = [
     "outcome", "value", "statistic", "scenario", "n", "estimate", "ci_low", "ci_high",
@@ -289,7 +289,7 @@ def test_csv_columns_are_as_documented(tmp_path, capsys):
     assert "unpaired: different batch seeds (9 vs 7)" in printed
     csv = pd.read_csv(out)
     assert list(csv.columns) == DOCUMENTED_COLUMNS == TABLE_COLUMNS
-    docs = importlib.import_module("sim.compare").__doc__
+    docs = importlib.import_module("sim.analysis.compare").__doc__
     for column in DOCUMENTED_COLUMNS:  # each column is described in the module's docs
         assert re.search(rf"^{column}\s", docs, re.M), column
     assert len(csv) == len(compare(a, b))
@@ -362,7 +362,7 @@ def test_terminal_table_titles_rows_in_words_and_rounds_intervals(tmp_path):
 
 
 def test_labels_name_rungs_and_round_bounds_to_what_is_shown():
-    from sim.labels import estimate_text, interval, value_label
+    from sim.analysis.labels import estimate_text, interval, value_label
 
     assert interval(1.1e-19, 0.0019) == "[0.000, 0.002]"
     assert estimate_text(-1e-19, "formed", "probability", signed=True) == "+0.000"

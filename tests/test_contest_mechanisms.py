@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.formation import FormationModel
+from sim.mesa.model import FormationModel
 from tests.test_mechanisms import RUNS, assert_rises, baseline_runs, batch, variant
 
 STREET_SEEDS = range(60)
@@ -124,8 +124,8 @@ ELECTION_DAY = "scenarios/election_day_2021.toml"
 
 def election_day(weeks: int | None = None, **changes) -> pd.DataFrame:
     """Runs of the election-day scenario (cut at ``weeks``), on the shared seeds."""
-    from sim.replicates import run_replicates
-    from sim.scenario import with_overrides
+    from sim.engine.replicates import run_replicates
+    from sim.scenario.loading import with_overrides
     from tests.conftest import ROOT
     from tests.test_mechanisms import SEEDS
 
@@ -153,7 +153,7 @@ def test_the_election_day_targets_hold_with_a_margin():
     clashes by week 5 in at least 0.25 of runs, an attack on the incumbent by week 5 in at
     least 0.05, and armed conflict without a crackdown in at least 0.01 over the horizon;
     each by the lower end of its 95% interval over 2,000 runs."""
-    from sim.outcomes import wilson_interval
+    from sim.engine.outcomes import wilson_interval
 
     month = election_day(5)
     n = len(month)

@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sim.batch import run_seed
-from sim.replicates import run_replicates
-from sim.scenario import EXPERIMENT_TABLES, ScenarioError, resolve_raw, validate
-from sim.sweep import get_dotted, with_value
+from sim.batch.experiment import run_seed
+from sim.engine.replicates import run_replicates
+from sim.scenario.dotted import get_dotted, with_value
+from sim.scenario.loading import EXPERIMENT_TABLES, ScenarioError, resolve_raw, validate
 from tests.conftest import BASELINE
 
 RAW, ORIGIN = resolve_raw(BASELINE)

@@ -11,9 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.cli import main
-from sim.discovery import Expression, _cut, choose, outcome_folder, peel
-from sim.results import ResultsError, load_results
+from sim.analysis.conditions import Expression
+from sim.analysis.discovery import _cut, choose, outcome_folder, peel
+from sim.batch.outputs import ResultsError
+from sim.batch.results import load_results
+from sim.cli.main import main
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 NAMES = ["a", "b", "c", "d"]

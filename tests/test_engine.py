@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sim.batch import run_seed
-from sim.formation import FormationModel
-from sim.replicates import run_points, run_replicates
-from sim.scenario import load_scenario
+from sim.batch.experiment import run_seed
+from sim.engine.replicates import run_points, run_replicates
+from sim.mesa.model import FormationModel
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASELINE, SCENARIOS
 
 BASE = load_scenario(BASELINE)
@@ -67,9 +67,9 @@ def test_a_runs_row_does_not_depend_on_the_other_points_of_its_chunk():
 
 
 def test_a_failing_run_loses_only_its_own_row(monkeypatch):
-    import sim.replicates
+    import sim.engine.replicates
 
-    real = sim.replicates.simulate_runs
+    real = sim.engine.replicates.simulate_runs
     bad = SEEDS[1]
 
     def fragile(world, start, seeds, out):
@@ -77,7 +77,7 @@ def test_a_failing_run_loses_only_its_own_row(monkeypatch):
             raise RuntimeError("planted")
         return real(world, start, seeds, out)
 
-    monkeypatch.setattr(sim.replicates, "simulate_runs", fragile)
+    monkeypatch.setattr(sim.engine.replicates, "simulate_runs", fragile)
     columns, errors = run_replicates(BASE, np.array(SEEDS[:3], dtype=np.int64))
     assert errors[0] is None and errors[2] is None
     assert errors[1].startswith("RuntimeError: planted")

@@ -11,12 +11,13 @@ import pytest
 from conftest import BASELINE, run_cli
 
 import sim
-from sim.batch import prepare, run_batch
-from sim.enums import EventKind, Stage
-from sim.events import MARGIN_TERMS
-from sim.formation import FormationModel
-from sim.state import new_state
-from sim.world import world_for
+from sim.batch.experiment import prepare
+from sim.batch.runner import run_batch
+from sim.engine.enums import EventKind, Stage
+from sim.engine.events import MARGIN_TERMS
+from sim.engine.state import new_state
+from sim.engine.world import world_for
+from sim.mesa.model import FormationModel
 
 SEEDS = range(12)
 

@@ -20,13 +20,17 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import BASELINE, plant_failures
 
-import sim.batch
-import sim.outputs
-import sim.results
-from sim.batch import BatchError, prepare, run_batch
-from sim.cli import main
-from sim.parts import BatchWarning
-from sim.results import MANIFEST, RUNS_DIR, ResultsError, load_results, part_paths
+import sim.batch.directory
+import sim.batch.experiment
+import sim.batch.outputs
+import sim.batch.results
+from sim.batch.directory import MANIFEST
+from sim.batch.experiment import prepare
+from sim.batch.outputs import BatchError, BatchWarning, ResultsError
+from sim.batch.parts import RUNS_DIR
+from sim.batch.results import load_results, part_paths
+from sim.batch.runner import run_batch
+from sim.cli.main import main
 
 RUNS = 12
 
@@ -70,7 +74,7 @@ def test_a_chunk_that_kills_its_worker_every_time_stops_the_batch_and_a_rerun_fi
 ):
     """Three broken pools on the same chunk: exit 1 with one error line (after a warning
     per dead worker); the finished parts stay and the same command completes the batch."""
-    poison = sim.batch.run_seed(prepare(BASELINE).seed, 7)
+    poison = sim.batch.experiment.run_seed(prepare(BASELINE).seed, 7)
     plant_failures(monkeypatch, _poisoned(poison, os.getpid()))
     out = tmp_path / "b"
     argv = ["run", str(BASELINE), "--runs", str(RUNS), "--workers", "2", "--chunk-size", "2"]
@@ -192,7 +196,7 @@ def test_a_read_only_file_system_is_refused_before_anything_is_written(
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(sim.outputs.os, "open", read_only)
+    monkeypatch.setattr(sim.batch.outputs.os, "open", read_only)
     out = tmp_path / "b"
     line = one_line(capsys, 2, ["run", str(BASELINE), "--runs", "2", "--out", str(out)])
     assert "cannot write in" in line and "Read-only file system" in line
@@ -210,7 +214,7 @@ def _disk_fills_after(monkeypatch, parts_ok: int) -> None:
         written.append(where)
         return real(table, where, **kwargs)
 
-    monkeypatch.setattr(sim.results.pq, "write_table", full)
+    monkeypatch.setattr(sim.batch.results.pq, "write_table", full)
 
 
 def test_a_full_disk_mid_batch_is_one_line_and_leaves_no_temporary_file(
@@ -247,9 +251,9 @@ def test_a_full_disk_at_the_start_leaves_no_partial_manifest(tmp_path, capsys, m
 
 def test_an_unreachable_scheduler_writes_nothing(tmp_path, capsys, monkeypatch):
     pytest.importorskip("dask.distributed")
-    import sim.distributed
+    import sim.batch.distributed
 
-    monkeypatch.setattr(sim.distributed, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(sim.batch.distributed, "CONNECT_TIMEOUT", "1s")
     out = tmp_path / "b"
     argv = ["run", str(BASELINE), "--runs", "2", "--backend", "dask"]
     line = one_line(capsys, 2, [*argv, "--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
@@ -264,7 +268,7 @@ def test_a_refused_folder_is_left_exactly_as_it_was(tmp_path, capsys, make_scena
     shutil.copy(BASELINE, stray / RUNS_DIR / "part-000000000-000000001.parquet")
     other = tmp_path / "other"
     run_batch(prepare(BASELINE, runs=2), other, workers=1, quiet=True)
-    (other / sim.results.LOCK).unlink()
+    (other / sim.batch.directory.LOCK).unlink()
     variant = make_scenario("[patrons.iran]\nmediation = 0.2\n")
     for folder, scenario, why in (
         (stray, BASELINE, "holds runs but no manifest.json"),
@@ -303,7 +307,7 @@ def test_a_stop_signal_swallowed_by_a_finalizer_is_raised_at_the_next_safe_point
     import os
     import signal
 
-    from sim.pool import Interrupted, raise_pending_stop, stop_signals_raise
+    from sim.batch.pool import Interrupted, raise_pending_stop, stop_signals_raise
 
     class Finalised:
         def __del__(self):

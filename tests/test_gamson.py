@@ -19,10 +19,10 @@ from conftest import ROOT
 from test_compare import synthetic_runs, write_batch
 
 import sim
-from sim.cli import main
-from sim.compare import load_batches
-from sim.gamson import format_gamson, gamson_fit, gamson_table, member_pairs
-from sim.gamson_report import CSV_COLUMNS
+from sim.analysis.compare import load_batches
+from sim.analysis.gamson import format_gamson, gamson_fit, gamson_table, member_pairs
+from sim.cli.main import main
+from sim.report.gamson import CSV_COLUMNS
 
 SHARES = pa.map_(pa.string(), pa.float64())
 SEATS = {"sadrists": 73, "taqaddum": 37, "kdp": 31, "fatah": 17, "azm": 14, "puk": 17}

@@ -12,13 +12,15 @@ import pytest
 from conftest import BASELINE
 from test_compare import synthetic_runs, write_batch
 
-from sim.adaptive import Precision, concentration, confidence_sequence
-from sim.batch import BatchError, prepare, run_batch
-from sim.cli import format_summary, main
-from sim.compare import compare
-from sim.outcomes import OutcomeTally, wilson_interval
-from sim.report import format_table
-from sim.results import load_manifest, load_results
+from sim.analysis.compare import compare
+from sim.batch.adaptive import Precision, concentration, confidence_sequence
+from sim.batch.experiment import prepare
+from sim.batch.outputs import BatchError
+from sim.batch.results import load_manifest, load_results
+from sim.batch.runner import run_batch
+from sim.cli.main import format_summary, main
+from sim.engine.outcomes import OutcomeTally, wilson_interval
+from sim.report.document import format_table
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""``extends`` that drops or replaces factions and blocs (sim.inheritance): what remains,
+"""``extends`` that drops or replaces factions and blocs (sim.scenario.inheritance): what remains,
 what the dropped factions' references become, and every misuse as one line, exit 2."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from conftest import BASELINE
 
-from sim.cli import main
-from sim.scenario import ScenarioError, load_scenario
+from sim.cli.main import main
+from sim.scenario.loading import ScenarioError, load_scenario
 
 BASELINE_TEXT = BASELINE.read_text()
 KDP = BASELINE_TEXT.split("[factions.kdp]\n")[1].split("\n[")[0]

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import bargaining, constitution, patrons
-from sim.enums import SHARING_ISSUE
-from sim.processes import blocs, escalation, grievance
-from sim.scenario import load_scenario
-from sim.state import new_state
-from sim.world import seat_loss_grievance, world_for
+from sim.engine.enums import SHARING_ISSUE
+from sim.engine.processes import blocs, escalation, grievance
+from sim.engine.rules import bargaining, constitution, patrons
+from sim.engine.state import new_state
+from sim.engine.world import seat_loss_grievance, world_for
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASELINE
 
 COMPILED = world_for(load_scenario(BASELINE))

@@ -1,5 +1,5 @@
 """Each mechanism moves outcomes in the direction the theory (and the article) says, over
-many runs. The runs go through the compiled batch engine (``sim.replicates``), which steps
+many runs. The runs go through the compiled batch engine (``sim.engine.replicates``), which steps
 the very processes a ``FormationModel`` steps; both arms of a comparison run on the same
 seeds (replicate i gets ``run_seed(scenario seed, i)``: common random numbers), so the
 differences are paired and not noise; each assertion demands a margin of several standard
@@ -15,12 +15,12 @@ import pandas as pd
 import pyarrow as pa
 
 import sim
-from sim.batch import run_seed
-from sim.enums import Stage
-from sim.outcomes import wilson_interval
-from sim.replicates import run_replicates
-from sim.scenario import load_scenario, resolve_raw, validate
-from sim.sweep import set_dotted
+from sim.batch.experiment import run_seed
+from sim.engine.enums import Stage
+from sim.engine.outcomes import wilson_interval
+from sim.engine.replicates import run_replicates
+from sim.scenario.dotted import set_dotted
+from sim.scenario.loading import load_scenario, resolve_raw, validate
 from tests.conftest import BASELINE, SCENARIOS
 
 RAW, _ = resolve_raw(BASELINE)

@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.agents import Faction
-from sim.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind, Stage
-from sim.processes import blocs, sessions
-from sim.scenario import load_scenario, resolve_raw, validate
-from sim.state import State, state_ref
-from sim.streams import uniform
-from sim.sweep import set_dotted
+from sim.engine.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind, Stage
+from sim.engine.processes import blocs, sessions
+from sim.engine.state import State, state_ref
+from sim.engine.streams import uniform
+from sim.mesa.agents import Faction
+from sim.scenario.dotted import set_dotted
+from sim.scenario.loading import load_scenario, resolve_raw, validate
 from tests.conftest import BASELINE, SCENARIOS
 
 BASE = load_scenario(BASELINE)
@@ -134,7 +134,7 @@ def snapshot(model) -> State:
 def seats_present(model, before: State, president: bool) -> float:
     """Recompute the attendance of the session this week's step held, from the state the
     week started with: draws are keyed by (week, slot, actor), so the same session comes
-    out. Blocs move first (sim.model.one_week), then the session is held."""
+    out. Blocs move first (sim.engine.week.one_week), then the session is held."""
     ref, streams = model.compiled.ref, model.streams
     copy = State(*(a.copy() for a in before))
     handle = state_ref(copy)

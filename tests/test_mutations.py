@@ -29,9 +29,9 @@ from conftest import BASELINE
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sim.cli import main
-from sim.model import FormationModel
-from sim.scenario import load_scenario
+from sim.cli.main import main
+from sim.mesa.model import FormationModel
+from sim.scenario.loading import load_scenario
 
 EXAMPLES = int(os.environ.get("SIM_MUTATIONS", "200"))
 RAW = tomllib.loads(BASELINE.read_text())

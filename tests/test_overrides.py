@@ -8,8 +8,8 @@ import mesa
 import pytest
 
 import sim
-from sim.scenario import resolve_raw, validate
-from sim.sweep import set_dotted
+from sim.scenario.dotted import set_dotted
+from sim.scenario.loading import resolve_raw, validate
 from tests.conftest import BASELINE
 
 RAW, _ = resolve_raw(BASELINE)

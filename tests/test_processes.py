@@ -1,5 +1,5 @@
 """The weekly processes declare what they do, and the declarations are checked against the
-code: ``sim.model.PROCESSES`` lists the steps ``sim.model.one_week`` calls, in its order;
+code: ``sim.engine.week.PROCESSES`` lists the steps ``one_week`` calls, in its order;
 each process's ``reads`` and ``writes`` cover the ``State`` fields (``run.X`` for the run
 record) its step touches, in its module and in every function of ``sim`` it calls with the
 state; its ``parameters`` are the scenario sections it reads from the World; its ``name``
@@ -18,12 +18,12 @@ from types import ModuleType
 
 import pytest
 
-import sim.model
-from sim.model import NO_STREAM, PROCESSES, one_week
-from sim.processes import Process
-from sim.state import RUN, State
-from sim.streams import Streams
-from sim.world import World
+import sim.engine.week
+from sim.engine.processes import Process
+from sim.engine.state import RUN, State
+from sim.engine.streams import Streams
+from sim.engine.week import NO_STREAM, PROCESSES, one_week
+from sim.engine.world import World
 
 STATE, RUN_RECORD, RUN_ARRAY, WORLD = "state", "run", "run-array", "world"
 SECTIONS = {"clock", "parliament", "bargaining", "grievance", "escalation", "governance",
@@ -56,7 +56,7 @@ def test_processes_lists_the_steps_of_one_week_in_its_order():
     calls = week_calls()
     assert [m for m, _ in calls] == [module_of(p).__name__.rsplit(".", 1)[1] for p in PROCESSES]
     for (name, stream), process in zip(calls, PROCESSES, strict=True):
-        module = getattr(sim.model, name)
+        module = getattr(sim.engine.week, name)
         assert module is module_of(process)
         assert process.step is module.step, f"{process.__name__}.step is its module's step"
         # each step gets its own stream, the one its class names
@@ -256,13 +256,17 @@ def test_the_analysis_sees_writes_through_aliases_helpers_and_other_modules():
     reads of a function of another module given the state (bargaining's margins)."""
     sessions, attacks = touches(PROCESSES[1]), touches(PROCESSES[-1])
     assert {"run.stage", "run.formed_week", "government", "plan_members"} <= sessions.writes
-    assert {"menace", "legitimacy", "run.stalemate"} <= sessions.reads  # sim.bargaining
+    assert {
+        "menace",
+        "legitimacy",
+        "run.stalemate",
+    } <= sessions.reads  # sim.engine.rules.bargaining
     assert {"run.incumbent_alive", "grievance"} <= attacks.writes  # incumbent_killed
     assert "grievance" in attacks.reads  # read and written by `x[:] = f(x)`
 
 
 def test_sim_processes_prints_the_week_in_order(capsys):
-    from sim.cli import main
+    from sim.cli.main import main
 
     assert main(["processes"]) == 0
     out = capsys.readouterr().out

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
-from sim.ranges import parse_ranges, select
-from sim.scenario import ScenarioError, resolve_raw
-from sim.sweep import get_dotted
+from sim.cli.main import main
+from sim.scenario.dotted import get_dotted
+from sim.scenario.loading import ScenarioError, resolve_raw
+from sim.scenario.ranges import parse_ranges, select
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 

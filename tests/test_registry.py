@@ -1,4 +1,4 @@
-"""Outcomes are declared once (issue 9, section 3): the registry ``sim.outcomes.OUTCOMES``
+"""Outcomes are declared once (issue 9, section 3): the registry ``sim.engine.outcomes.OUTCOMES``
 is the run table's Parquet schema, a run's row, and the README's column list, so an outcome
 added to the registry cannot be missing from any of them."""
 
@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from sim.batch import run_seed
-from sim.formation import FormationModel
-from sim.outcomes import (
+from sim.batch.experiment import run_seed
+from sim.batch.results import table_schema
+from sim.engine.outcomes import (
     CATEGORIES,
     COMPARED_CATEGORIES,
     COMPARED_NUMBERS,
@@ -24,9 +24,9 @@ from sim.outcomes import (
     columns,
     label,
 )
-from sim.replicates import run_replicates
-from sim.results import table_schema
-from sim.scenario import load_scenario
+from sim.engine.replicates import run_replicates
+from sim.mesa.model import FormationModel
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASELINE, ROOT
 
 BASE = load_scenario(BASELINE)

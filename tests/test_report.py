@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 import sim
-import sim.report as report_module
-from sim.cli import main
+import sim.report.document as report_module
+from sim.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -231,7 +231,7 @@ def test_plotting_api_returns_figures(two_batches):
 def test_fan_chart_counts_only_live_runs(tmp_path):
     """An ended run is not carried forward: after its final week it is missing, and each
     week's statistics and live count are over the runs still going."""
-    from sim.plots import escalation_matrix, series_matrix
+    from sim.report.plots import escalation_matrix, series_matrix
 
     frame = runs(3, 1).assign(
         escalation_by_week=[[1, 2, 4], [1, 1], [0, 3, 3, 5]],
@@ -264,7 +264,7 @@ def test_headline_names_the_largest_probabilities_and_differences(report, two_ba
     headline = text.split('<div class="headline">')[1].split("</div>")[0]
     probs = table[(table["statistic"] == "probability") & (table["scenario"] == "baseline")]
     top = probs.nlargest(3, "estimate", keep="first")
-    from sim.labels import row_title
+    from sim.analysis.labels import row_title
 
     positions = [
         headline.index(html.escape(row_title(o, v)))
@@ -279,8 +279,8 @@ def test_headline_names_the_largest_probabilities_and_differences(report, two_ba
 
 
 def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path):
-    from sim.outcomes import wilson_interval
-    from sim.report_sections import escalation_by_government
+    from sim.engine.outcomes import wilson_interval
+    from sim.report.sections import escalation_by_government
 
     frame = runs(100, 9)
     frame["formed"] = True
@@ -319,7 +319,7 @@ def test_sweep_summary_has_a_row_per_point_and_a_plot(tmp_path):
     manifest = json.loads((d / "manifest.json").read_text())
     manifest["sweep"] = {"parameters": [key], "points": [{key: v} for v in (0.2, 0.5, 0.8)]}
     (d / "manifest.json").write_text(json.dumps(manifest))
-    from sim.sweep_summary import point_table
+    from sim.report.sweep_summary import point_table
 
     table = point_table(frame, [key])
     majority = table[table["statistic"] == "p_majority"].set_index("point")

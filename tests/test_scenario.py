@@ -6,9 +6,9 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from sim.cli import main
-from sim.scenario import ScenarioError, load_scenario, resolve_raw, scenario_hash
-from sim.schema import MAX_SEATS, MAX_WEIGHT
+from sim.cli.main import main
+from sim.engine.schema import MAX_SEATS, MAX_WEIGHT
+from sim.scenario.loading import ScenarioError, load_scenario, resolve_raw, scenario_hash
 from tests.conftest import BASELINE, SCENARIOS
 
 
@@ -172,7 +172,7 @@ def test_run_refuses_a_file_whose_ranges_are_bad(make_scenario, tmp_path, capsys
 
 def test_limits_are_the_documented_ones(make_scenario):
     """The largest values a run can use are accepted; beyond them, refused (the limits and
-    why are in sim/schema.py)."""
+    why are in sim/engine/schema.py)."""
     big = make_scenario(
         f"[bargaining]\noffice_value = {MAX_WEIGHT}\n[escalation]\n"
         f"casualty_rates = [0.0, 0.0, 0.0, 1.5, 2.0, 1e6]\n"

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import prepare
-from sim.cli import main
-from sim.ranges import Range
-from sim.results import ResultsError, load_results
-from sim.scenario import ScenarioError
-from sim.sensitivity import OUTCOMES, analyze, design, point_outcomes, problem, sample
+from sim.analysis.sensitivity import OUTCOMES, analyze, design, point_outcomes, problem, sample
+from sim.batch.experiment import prepare
+from sim.batch.outputs import ResultsError
+from sim.batch.results import load_results
+from sim.cli.main import main
+from sim.scenario.loading import ScenarioError
+from sim.scenario.ranges import Range
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
 TINY = [

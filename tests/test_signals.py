@@ -20,8 +20,10 @@ import psutil
 import pytest
 from conftest import BASELINE, ROOT
 
-from sim.batch import prepare, run_batch
-from sim.results import RUNS_DIR, load_manifest, load_results, part_paths
+from sim.batch.experiment import prepare
+from sim.batch.parts import RUNS_DIR
+from sim.batch.results import load_manifest, load_results, part_paths
+from sim.batch.runner import run_batch
 
 HANG = 120  # seconds: a batch still running after this is hung (never a timing check)
 # A run takes about 0.2 ms: batches are sized so that, in chunks of 5, they are still
@@ -30,7 +32,7 @@ RUNS = 3000
 
 
 def _start(out: Path, runs: int = RUNS, *extra: str) -> tuple[subprocess.Popen, list[str]]:
-    cmd = [sys.executable, "-m", "sim.cli", "run", str(BASELINE), "--runs", str(runs)]
+    cmd = [sys.executable, "-m", "sim.cli.main", "run", str(BASELINE), "--runs", str(runs)]
     cmd += ["--workers", "2", "--chunk-size", "5", "--quiet", "--out", str(out), *extra]
     proc = subprocess.Popen(
         cmd,

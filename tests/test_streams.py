@@ -1,4 +1,4 @@
-"""The random streams (``sim.streams``): each draw is a keyed hash of where it is used, so
+"""The random streams (``sim.engine.streams``): each draw is a keyed hash of where it is used, so
 the draws must look independent and have the right distributions. Every key here is fixed,
 so each test is deterministic: a p-value threshold is checked once and never flakes."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.streams import Streams, binomial, normal, poisson, run_streams, streams_for, uniform
+from sim.engine.streams import Streams, binomial, normal, poisson, run_streams, streams_for, uniform
 
 KEY = run_streams(20211107).sessions
 N = 100_000

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sim.batch import prepare, run_batch
-from sim.cli import main
-from sim.results import load_results
-from sim.scenario import load_scenario
+from sim.batch.experiment import prepare
+from sim.batch.results import load_results
+from sim.batch.runner import run_batch
+from sim.cli.main import main
+from sim.scenario.loading import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 VARIANTS = [

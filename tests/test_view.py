@@ -1,4 +1,4 @@
-"""`sim view`: what the page shows (sim.watch, without a browser), the command's refusals,
+"""`sim view`: what the page shows (sim.view.watch, without a browser), the command's refusals,
 and the page itself in headless Chromium (stepped by its Step button)."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import BASELINE, run_cli
 
-from sim.cli import main
-from sim.ranges import parse_ranges
-from sim.scenario import resolve_raw
-from sim.watch import (
+from sim.cli.main import main
+from sim.scenario.loading import resolve_raw
+from sim.scenario.ranges import parse_ranges
+from sim.view.watch import (
     STREET,
     WatchedRun,
     event_lines,
@@ -42,7 +42,7 @@ class Kind(enum.IntEnum):
 
 @dataclass(frozen=True)
 class StubEvent:
-    """What sim.events.Event will hold (the log is being added in parallel)."""
+    """What sim.engine.events.Event will hold (the log is being added in parallel)."""
 
     week: int
     process: str
@@ -177,9 +177,9 @@ def test_sim_view_refuses_a_bad_scenario_in_one_line(make_scenario):
 
 
 def test_sim_view_without_the_viz_extra_says_how_to_install_it(monkeypatch, capsys):
-    import sim.serve
+    import sim.view.serve
 
-    monkeypatch.setattr(sim.serve, "missing_viz", lambda: ["solara"])
+    monkeypatch.setattr(sim.view.serve, "missing_viz", lambda: ["solara"])
     assert main(["view", str(BASELINE)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: sim view: needs the viz extra") and ".[viz]" in err
@@ -224,7 +224,7 @@ def test_the_view_renders_in_chromium_and_the_step_button_advances_the_week(tmp_
     log = (tmp_path / "server.log").open("w")
     command = ["view", str(BASELINE), "--port", str(port), "--seed", "7"]
     server = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", *command],
+        [sys.executable, "-m", "sim.cli.main", *command],
         stdout=subprocess.PIPE,
         stderr=log,
         stdin=subprocess.DEVNULL,

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import bargaining
-from sim.enums import Community, EventKind, PMKind, SeatRule
-from sim.events import MARGIN_TERMS
-from sim.formation import FormationModel
-from sim.processes import walkouts
-from sim.scenario import ScenarioError, load_scenario, validate
+from sim.engine.enums import Community, EventKind, PMKind, SeatRule
+from sim.engine.events import MARGIN_TERMS
+from sim.engine.processes import walkouts
+from sim.engine.rules import bargaining
+from sim.mesa.model import FormationModel
+from sim.scenario.loading import ScenarioError, load_scenario, validate
 from tests.test_mechanisms import RAW, assert_rises, batch, variant
 
 SHIA, KURD = list(Community).index(Community.SHIA), list(Community).index(Community.KURD)

@@ -1,12 +1,12 @@
 """The wiring between the constitutional sequence and its rules, tested through the model.
 
 Issue 9 found two wiring bugs that the unit tests of the pure functions could not see: the
-speaker's session never passed ``blocs_only`` on to ``sim.constitution.boycotting`` (so a
+speaker's session never passed ``blocs_only`` on to ``constitution.boycotting`` (so a
 routine vote stalled like the presidential one), and the formateur's offers never passed
-``consensus_only`` or ``invite_to`` on to ``sim.bargaining.best_offer``. Each test here
+``consensus_only`` or ``invite_to`` on to ``bargaining.best_offer``. Each test here
 steps Mesa models of the baseline week by week and checks what the flag does to the
 sessions; each fails if the flag is not passed (checked by removing it from
-``sim/processes/sessions.py``).
+``sim/engine/processes/sessions.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from functools import cache
 
 import numpy as np
 
-from sim.batch import run_seed
-from sim.enums import GovernmentType, Stage
-from sim.formation import FormationModel
-from sim.scenario import load_scenario
+from sim.batch.experiment import run_seed
+from sim.engine.enums import GovernmentType, Stage
+from sim.mesa.model import FormationModel
+from sim.scenario.loading import load_scenario
 from tests.conftest import BASELINE
 
 BASE = load_scenario(BASELINE)

@@ -1,0 +1,1 @@
+"""What runs say: comparisons, statistics, sensitivity, discovery, backtests, explanations."""

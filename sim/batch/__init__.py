@@ -1,0 +1,1 @@
+"""Experiments: many runs in parallel, resumable, into a Parquet store."""

@@ -1,0 +1,397 @@
+"""The ``sim`` command: a thin layer over the library (one function per command).
+
+Every bad input ends in one line on stderr naming the file, the key and what is allowed,
+and exit status 2; nothing is written before the input has been checked.
+
+Each command imports what it needs when it runs (the model, Mesa, pandas, matplotlib are
+seconds of imports), so ``sim --help``, ``sim --version`` and a bad flag answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sim.cli.option_types import one_line
+from sim.cli.options import build_parser
+
+if TYPE_CHECKING:
+    from sim.batch.runner import BatchResult
+    from sim.engine.outcomes import OutcomeTally
+
+#: The errors that are the user's input, not a bug: (module, class), exit 2. A module that
+#: was never imported cannot have raised its error, so the check imports nothing.
+USER_ERRORS = (
+    ("sim.scenario.loading", "ScenarioError"),
+    ("sim.batch.outputs", "BatchError"),
+    ("sim.batch.outputs", "ResultsError"),
+    ("sim.analysis.compare", "CompareError"),
+    ("sim.analysis.explanation", "ExplainError"),
+)
+#: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
+BATCH_FAILURES = (("sim.batch.pool", "WorkerLost"), ("sim.batch.outputs", "OutputError"))
+INTERRUPTED = "finished parts are kept; run the same command to resume"
+
+
+def _is_one_of(exc: BaseException, classes: tuple[tuple[str, str], ...]) -> bool:
+    for module, name in classes:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return True
+    return False
+
+
+def is_user_error(exc: BaseException) -> bool:
+    return _is_one_of(exc, USER_ERRORS)
+
+
+def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
+    """The outcome table; after adaptive replication (``looks``), with the intervals the
+    stopping rule used (confidence sequences) and why it stopped."""
+    lines_ = looks[-1].lines if looks else tally.lines()
+    kind = "95% interval (anytime-valid)" if looks else "95% interval"
+    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   {kind}"]
+    for key, value, p, (lo, hi) in lines_:
+        lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
+    median = tally.median_weeks()
+    lines.append(
+        "median weeks to government (from election day, over all runs; no government "
+        "by the horizon counts as never): "
+        + ("no runs" if median is None else "never" if median == float("inf") else f"{median:g}")
+    )
+    if tally.n:
+        lines.append(f"mean casualties per run: {tally.casualties / tally.n:.1f}")
+    return "\n".join(lines)
+
+
+def _report_batch(result: BatchResult) -> int:
+    m = result.manifest
+    session = m["sessions"][-1]
+    title = (
+        f"{m['scenario_name']}: {result.total} runs ({result.completed_now} now, "
+        f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
+        f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
+    )
+    print(format_summary(result.tally, title, result.looks))
+    adaptive = m.get("adaptive")
+    if adaptive:
+        widest = adaptive["widest"]
+        print(
+            f"adaptive replication: {adaptive['stopped']} after {len(adaptive['looks'])} "
+            f"look(s) at {adaptive['runs']} runs; widest interval ±{widest['half_width']:.4f} "
+            f"({widest['outcome']} = {widest['value']}; target ±{adaptive['precision']:g})"
+        )
+    if result.failed:
+        print(
+            f"{result.failed} run(s) failed: see the 'error' column of the run table",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _default_out(scenario_path: str) -> Path:
+    return Path("results") / Path(scenario_path).stem
+
+
+def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
+    """Run a prepared experiment with the command line's batch options; print the summary."""
+    from sim.batch.runner import run_batch
+
+    result = run_batch(
+        exp,
+        out,
+        workers=args.workers,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+        precision=getattr(args, "precision", None),
+        max_runs=getattr(args, "max_runs", None),
+    )
+    return _report_batch(result)
+
+
+def check_file(path: str) -> tuple:
+    """The scenario and its experiment tables, ``[sweep]`` and ``[ranges]``, checked whole
+    (the scenario first: a range's ends are validated as scenarios), whether the command
+    uses the tables or not: every command agrees with `sim validate` on which files are
+    good. Returns the scenario and its ranges."""
+    from sim.scenario.loading import resolve_raw, validate
+    from sim.scenario.ranges import parse_ranges
+    from sim.scenario.sweep import parse_sweep
+
+    raw, origin = resolve_raw(path)
+    scenario = validate(raw, origin, str(path))
+    parse_sweep(raw, str(path), origin)
+    return scenario, parse_ranges(raw, origin, str(path))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from sim.batch.experiment import prepare
+
+    check_file(args.scenario)
+    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
+    return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.batch.experiment import prepare
+    from sim.scenario.sweep import cli_parameters
+
+    check_file(args.scenario)
+    params = cli_parameters(args.param, args.method, args.scenario)
+    sweep = {"method": args.method, "parameters": params}
+    if args.method == "lhs":
+        sweep["samples"] = args.samples
+    exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
+    default = _default_out(args.scenario)
+    return _run_and_report(exp, Path(args.out or default.with_name(default.name + "_sweep")), args)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.analysis.sensitivity import format_summary as format_sensitivity
+    from sim.analysis.sensitivity import run_sensitivity
+
+    check_file(args.scenario)
+    default = _default_out(args.scenario)
+    out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
+    samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
+    result = run_sensitivity(
+        args.scenario,
+        out,
+        method=args.method,
+        samples=samples,
+        replicates=args.replicates,
+        seed=args.seed,
+        params=args.param,
+        levels=args.levels,
+        workers=args.workers,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        quiet=args.quiet,
+    )
+    print(format_sensitivity(result.summary))
+    session = result.batch.manifest["sessions"][-1]
+    print(
+        f"{result.batch.total} runs ({result.batch.completed_now} now, {result.batch.resumed} "
+        f"resumed), {result.batch.failed} failed; {session['seconds']:.1f} s on "
+        f"{session['workers']} worker(s); indices, plot and summary in {out / 'sensitivity'}"
+    )
+    return 1 if result.batch.failed else 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from sim.analysis.discovery import discover, format_discovery
+
+    found = discover(
+        args.directory,
+        args.outcome,
+        alpha=args.alpha,
+        mass_min=args.mass_min,
+        min_coverage=args.min_coverage,
+        step=args.step,
+        csv=args.csv,
+    )
+    print(format_discovery(found))
+    print(f"box, trajectory, plot and summary in {found.folder}")
+    return 0
+
+
+def _compare_options(args: argparse.Namespace) -> dict:
+    return {
+        "paired": not args.unpaired,
+        "correction": args.correction,
+        "alpha": args.alpha,
+        "numeric_test": args.numeric_test,
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from sim.analysis.compare import CompareError, compare, load_batches
+    from sim.analysis.gamson import format_gamson
+    from sim.batch.outputs import check_file_writable
+    from sim.report.document import format_table, write_csv
+
+    gamson = args.gamson or args.gamson_csv is not None
+    # before any work: a place we cannot write fails now, not at the end
+    for path, flag in ((args.csv, "--csv"), (args.gamson_csv, "--gamson-csv")):
+        if path:
+            check_file_writable(path, flag, CompareError)
+    if args.csv and args.gamson_csv and Path(args.csv).resolve() == Path(args.gamson_csv).resolve():
+        raise CompareError(f"--gamson-csv {args.gamson_csv}: the same file as --csv")
+    batches = load_batches(args.dirs, by=args.by, minimum=2, shares=gamson)
+    table = compare(batches, **_compare_options(args))
+    written = [("table", write_csv(table, args.csv))] if args.csv else []
+    if args.gamson_csv:  # matplotlib comes with the report's module: only when asked
+        from sim.report.gamson import write_gamson_csv
+
+        written.append(("Gamson table", write_gamson_csv(batches, args.gamson_csv)))
+    print(format_table(table))
+    for b in batches if gamson else []:
+        print("\n" + format_gamson(b.runs, b.label))
+    for what, path in written:
+        print(f"{what} written to {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report.document import build_report
+
+    out = build_report(args.dirs, args.out, by=args.by, **_compare_options(args))
+    print(f"report written to {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.analysis.backtest import as_json, format_score, load_case, run_case, score
+
+    case = load_case(args.case, runs=args.runs, seed=args.seed)
+    default = _default_out(args.case)
+    out = Path(args.out) if args.out else default.with_name(default.name + "_backtest")
+    result = run_case(case, out, workers=args.workers, overwrite=args.overwrite, quiet=args.quiet)
+    if result.failed == result.total:
+        print(f"error: every run failed: see the 'error' column in {out}", file=sys.stderr)
+        return 1
+    scored = score(case, out)
+    if args.json:
+        print(json.dumps(as_json(scored), indent=2))
+    else:
+        session = result.manifest["sessions"][-1]
+        window = f"weeks {case.start_week}-{case.horizon}"
+        header = (
+            f"backtest {case.name}: {case.experiment.path}, {window}, {result.total} runs "
+            f"(seed {case.experiment.seed}; {result.completed_now} now, {result.resumed} "
+            f"resumed), {result.failed} failed; {session['seconds']:.1f} s on "
+            f"{session['workers']} worker(s); results in {out}"
+        )
+        print(format_score(scored, header))
+    if result.failed:
+        print(f"{result.failed} run(s) failed: see the 'error' column of the run table",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from sim.batch.experiment import prepare
+
+    sc, ranges = check_file(args.scenario)
+    exp = prepare(args.scenario)  # and every point of the [sweep], as a scenario
+    seats = sum(f.seats for f in sc.factions.values())
+    print(
+        f"{args.scenario}: ok — scenario {sc.name!r}, {len(sc.factions)} factions "
+        f"({seats} seats), {len(sc.patrons)} patrons, {len(sc.blocs)} blocs, "
+        f"{len(exp.points)} point(s), {len(ranges)} range(s), hash {exp.scenario_hash[:12]}"
+    )
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Exit 1 when the replay does not match the batch's stored row."""
+    import json
+
+    from sim.analysis.explanation import explain
+
+    ex = explain(args.source, args.run_id, args.seed)
+    if args.json:
+        print(json.dumps(ex.to_json(), default=str))
+    else:
+        print(ex.timeline())
+        print()
+        print("why: " + ex.why())
+        if ex.matches_table is not None:
+            verdict = "matches" if ex.matches_table else "DOES NOT match"
+            differs = f" (differs in {', '.join(ex.mismatches)})" if ex.mismatches else ""
+            print(f"\nreplayed from seed {ex.seed}: {verdict} the batch's row{differs}")
+    if args.plot:
+        print(f"plot written to {ex.plot(args.plot)}", file=sys.stderr if args.json else sys.stdout)
+    return 1 if ex.matches_table is False else 0
+
+
+def cmd_processes(args: argparse.Namespace) -> int:
+    from sim.engine.week import describe
+
+    print(describe())
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from sim.view.serve import ViewError, serve
+
+    check_file(args.scenario)
+    try:
+        return serve(args.scenario, args.host, args.port, args.seed)
+    except ViewError as exc:
+        print(f"error: sim view: {one_line(str(exc))}", file=sys.stderr)
+        return 2
+
+
+#: What each command does; the command line's grammar is in sim.options.
+COMMANDS = {
+    "run": cmd_run,
+    "explain": cmd_explain,
+    "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
+    "discover": cmd_discover,
+    "compare": cmd_compare,
+    "report": cmd_report,
+    "backtest": cmd_backtest,
+    "validate": cmd_validate,
+    "processes": cmd_processes,
+    "view": cmd_view,
+}
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a part set aside, a stray file, a dead worker) as one line each."""
+    print(f"warning: {one_line(str(message))}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    # a command runs: its modules are imported now (the pool's are standard library only)
+    from sim.batch.outputs import BatchWarning
+    from sim.batch.pool import Interrupted, stop_signals_raise
+
+    # SIGTERM and SIGHUP end a batch as Ctrl-C does; warnings are one line each
+    with stop_signals_raise(), warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        warnings.simplefilter("always", BatchWarning)  # each dead worker, each stray file
+        try:
+            return COMMANDS[args.command](args)
+        except KeyboardInterrupt:
+            print(f"interrupted: {INTERRUPTED}", file=sys.stderr)
+            return 130
+        except Interrupted as exc:
+            name = signal.Signals(exc.signum).name
+            print(f"stopped by {name}: {INTERRUPTED}", file=sys.stderr)
+            return 128 + exc.signum
+        except BrokenPipeError:  # e.g. `sim run ... | head`: the reader left, not ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        except Exception as exc:
+            if is_user_error(exc):
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                return 2
+            if _is_one_of(exc, BATCH_FAILURES):
+                print(f"error: {one_line(str(exc))}", file=sys.stderr)
+                return 1
+            raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

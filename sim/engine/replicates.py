@@ -1,0 +1,96 @@
+"""Many runs of one scenario, compiled end to end: the batch engine's unit of work.
+
+``simulate_runs`` steps each run with ``sim.engine.week.one_week`` -- the very function a Mesa
+``FormationModel.step`` calls -- until it ends, and writes its outcomes into arrays; only
+then does Python turn the arrays into Arrow columns. A run's numbers depend on its seed
+alone (``sim.streams``), never on the other runs of its chunk.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sim.engine.jit import jit
+from sim.engine.run_record import Raw, empty_raw, record_outcome, to_table
+from sim.engine.schema import Scenario
+from sim.engine.state import StateRef, new_state
+from sim.engine.streams import streams_for
+from sim.engine.week import simulate
+from sim.engine.world import Compiled, Start, World, world_for
+
+
+@jit
+def simulate_runs(world: World, start: Start, seeds: np.ndarray, out: Raw) -> None:
+    """Run each seed to its end; row r of ``out`` gets run r's outcomes."""
+    for r in range(len(seeds)):
+        state = StateRef(*new_state(world, start))
+        simulate(world, state, streams_for(seeds[r]))
+        record_outcome(
+            world, state, start.alignment, out.raw[r : r + 1], out.coalition[r],
+            out.weights[r], out.escalation[r], out.grievance[r], out.attacks[r],
+            out.portfolios[r], out.seat_shares[r], out.walked_out[r],
+        )  # fmt: skip
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+
+
+def _simulate(compiled: Compiled, seeds: np.ndarray, out: Raw) -> list[str | None]:
+    """Run each seed into its row of ``out``; each run's error (None if it ran). A run that
+    raises is recorded, not fatal: the runs are then made one seed at a time, so that only
+    the failing ones lose their outcomes."""
+    errors: list[str | None] = [None] * len(seeds)
+    try:
+        simulate_runs(compiled.ref, compiled.start, seeds, out)
+    except Exception:
+        for r in range(len(seeds)):
+            one = Raw(*(a[r : r + 1] for a in out))
+            try:
+                simulate_runs(compiled.ref, compiled.start, seeds[r : r + 1], one)
+            except Exception as exc:  # a failing run is recorded, not fatal to the batch
+                errors[r] = _error(exc)
+    return errors
+
+
+def run_points(groups: list[tuple[Scenario, np.ndarray]]) -> tuple[dict[str, pa.Array], list]:
+    """Outcome columns of the runs of one or more scenarios that share their lists and
+    patrons (the points of a sweep): one run per seed, group after group, in order; and
+    each run's error (None if it ran; a failed run's outcomes are null). The arrays of all
+    groups become Arrow columns once, so that many small groups cost little more than one
+    large one."""
+    compiled = [world_for(scenario) for scenario, _ in groups]
+    first = compiled[0]
+    sizes = [len(seeds) for _, seeds in groups]
+    spans = [c.world.clock.horizon_weeks - c.world.clock.start_week + 1 for c in compiled]
+    out = empty_raw(sum(sizes), len(first.names), len(first.patron_names), max(spans))
+    start_weeks = np.repeat([c.world.clock.start_week for c in compiled], sizes)
+    errors: list[str | None] = []
+    offset = 0
+    for c, (_, seeds), size in zip(compiled, groups, sizes, strict=True):
+        rows = Raw(*(a[offset : offset + size] for a in out))
+        errors += _simulate(c, np.ascontiguousarray(seeds, dtype=np.int64), rows)
+        offset += size
+    columns = to_table(first, out, start_weeks)
+    failed = np.array([e is not None for e in errors])
+    if failed.any():
+        keep = pa.array(~failed)
+        columns = {
+            name: pc.if_else(keep, column, pa.nulls(len(column), column.type))
+            for name, column in columns.items()
+        }
+    return columns, errors
+
+
+def run_replicates(scenario: Scenario, seeds: np.ndarray) -> tuple[dict[str, pa.Array], list]:
+    """Outcome columns of one run of ``scenario`` per seed, and each run's error."""
+    return run_points([(scenario, np.asarray(seeds, dtype=np.int64))])
+
+
+def warm_up(scenario: Scenario) -> None:
+    """Compile (or load from the cache) everything a run needs, by making one."""
+    run_points([(scenario, np.zeros(1, dtype=np.int64))])

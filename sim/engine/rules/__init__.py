@@ -1,0 +1,2 @@
+"""The rules processes apply: bargaining, the constitution, patrons' instruments (pure,
+compiled functions)."""

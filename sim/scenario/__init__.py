@@ -1,0 +1,1 @@
+"""Scenario files: loading, inheritance, dotted keys, sweeps and ranges."""

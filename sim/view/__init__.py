@@ -1,0 +1,1 @@
+"""Watching one run in the browser (Mesa's SolaraViz)."""
