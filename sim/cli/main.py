@@ -319,7 +319,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_processes(args: argparse.Namespace) -> int:
-    from sim.engine.week import describe
+    from sim.engine.assembly import describe
 
     print(describe())
     return 0

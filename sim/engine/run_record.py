@@ -13,12 +13,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from sim.engine.declare import State, World
 from sim.engine.enums import GovernmentType, PMFStatus, PMKind
 from sim.engine.jit import jit
 from sim.engine.outcomes import BOOL, FLOAT, INT, OUTCOMES, STRING, Kind, columns
 from sim.engine.processes.blocs import largest_bloc
-from sim.engine.state import State
-from sim.engine.world import Compiled, World
+from sim.engine.world import Compiled
 
 
 def _raw_dtype() -> np.dtype:

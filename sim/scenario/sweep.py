@@ -24,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from sim.engine.assembly import Scenario
 from sim.engine.limits import MAX_RUNS
-from sim.engine.schema import Scenario, Section, as_tuple
+from sim.engine.schema import Section, as_tuple
 from sim.scenario.dotted import get_dotted, with_value
 from sim.scenario.loading import ScenarioError, file_for, schema_error, validate
 
