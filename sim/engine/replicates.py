@@ -35,11 +35,7 @@ def simulate_runs(
     for r in range(len(seeds)):
         memory[:] = initial
         simulate(world, state, stream_keys(seeds[r], tags))
-        record_outcome(
-            world, state, alignment, out.raw[r : r + 1], out.coalition[r],
-            out.weights[r], out.escalation[r], out.grievance[r], out.attacks[r],
-            out.portfolios[r], out.seat_shares[r], out.walked_out[r],
-        )  # fmt: skip
+        record_outcome(world, state, alignment, out, r)
 
 
 def _kernel(compiled: Compiled, seeds: np.ndarray, out: Raw) -> None:
