@@ -99,7 +99,10 @@ def _default_out(scenario_path: str) -> Path:
     return Path("results") / Path(scenario_path).stem
 
 
-def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
+def _run_and_report(
+    exp, out: Path, args: argparse.Namespace, precision: float | None = None,
+    max_runs: int | None = None,
+) -> int:  # fmt: skip
     """Run a prepared experiment with the command line's batch options; print the summary."""
     from sim.batch.runner import run_batch
 
@@ -112,8 +115,8 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
-        precision=getattr(args, "precision", None),
-        max_runs=getattr(args, "max_runs", None),
+        precision=precision,
+        max_runs=max_runs,
     )
     return _report_batch(result)
 
@@ -138,7 +141,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     check_file(args.scenario)
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
-    return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
+    out = Path(args.out or _default_out(args.scenario))
+    return _run_and_report(exp, out, args, args.precision, args.max_runs)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -158,11 +162,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sensitivity import format_summary as format_sensitivity
     from sim.analysis.sensitivity import run_sensitivity
+    from sim.analysis.settings import DEFAULT_SAMPLES
 
     check_file(args.scenario)
     default = _default_out(args.scenario)
     out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
-    samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
+    samples = args.samples if args.samples is not None else DEFAULT_SAMPLES[args.method]
     result = run_sensitivity(
         args.scenario,
         out,
