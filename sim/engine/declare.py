@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -114,11 +114,13 @@ class EventSpec:
 
 @dataclass(frozen=True)
 class SectionSpec:
-    """A scenario table a process owns: ``[name]``, validated by ``model``."""
+    """A scenario table a process owns: ``[name]``, validated by ``model``; ``switch``
+    names its key that switches the mechanism off at 0 (the others are then read by
+    nothing: ``tests/test_dead_keys.py`` counts them as inert)."""
 
     name: str
     model: type[BaseModel]
-    sources: tuple[str, ...] = field(default=())
+    switch: str = ""
 
 
 class Process:
