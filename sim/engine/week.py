@@ -26,6 +26,7 @@ from sim.engine.processes import (
     escalation,
     governance,
     grievance,
+    returns,
     sessions,
     walkouts,
 )
@@ -36,6 +37,7 @@ PROCESSES = (
     blocs.Blocs,
     sessions.Sessions,
     walkouts.Walkouts,
+    returns.Returns,
     governance.Governance,
     grievance.Grievance,
     escalation.Escalation,
@@ -51,10 +53,11 @@ def one_week(world: World, state: State, keys: np.ndarray) -> None:
     blocs.step(world, state, keys[0])  # blocs form and break; the largest names
     sessions.step(world, state, keys[1])  # the constitutional sequence, talks, votes
     walkouts.step(world, state, keys[2])  # lists blocked too long leave parliament
-    governance.step(world, state, keys[3])  # a government's moves on the PMF
-    grievance.step(world, state, keys[4])  # grievance from all of the above (draws none)
-    escalation.step(world, state, keys[5])  # the ladder, casualties
-    attacks.step(world, state, keys[6])  # strikes on the incumbent, backfire
+    returns.step(world, state, keys[3])  # lists that walked out come back
+    governance.step(world, state, keys[4])  # a government's moves on the PMF
+    grievance.step(world, state, keys[5])  # grievance from all of the above (draws none)
+    escalation.step(world, state, keys[6])  # the ladder, casualties
+    attacks.step(world, state, keys[7])  # strikes on the incumbent, backfire
     record_week(world, state)
     followed = run.formed_week >= 0 and run.week >= run.formed_week + world.clock.follow_up_weeks
     if run.week >= world.clock.horizon_weeks or followed:
