@@ -131,9 +131,21 @@ def world_for(sc: Any) -> worlds.Compiled:
         return hit[1]
     if len(_CACHE) > 64:
         _CACHE.clear()
+        _REFS.clear()
     compiled = worlds.compile_world(sc, World, SECTIONS, world_ref)
     _CACHE[id(sc)] = (sc, compiled)
+    _REFS[id(compiled.world)] = (compiled.world, compiled.ref)
     return compiled
+
+
+#: The compiled handle of each World built here (making one costs a few hundred
+#: microseconds: a new model or chunk reuses it).
+_REFS: dict[int, tuple[Any, Any]] = {}
+
+
+def _ref_of(world: Any) -> Any:
+    hit = _REFS.get(id(world))
+    return hit[1] if hit is not None and hit[0] is world else world_ref(world)
 
 
 # --------------------------------------------------------------------------- a run
@@ -150,7 +162,7 @@ def new_memory(world: Any, start: Any, record_events: bool = False) -> tuple[np.
     memory, views = states.layout(ARRAYS, RUN, world, record_events)
     states.initialise(ARRAYS, RUN_FIELDS, views, world, start)
     state = State(*views)
-    states.record_week(world_ref(world), state_ref(state))
+    states.record_week(_ref_of(world), state_ref(state))
     return memory, state
 
 
