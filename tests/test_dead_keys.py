@@ -14,9 +14,9 @@ import pyarrow as pa
 import pytest
 
 from sim.batch.experiment import run_seed
+from sim.engine.dotted import get_dotted, with_value
 from sim.engine.replicates import run_replicates
 from sim.engine.week import PROCESSES
-from sim.scenario.dotted import get_dotted, with_value
 from sim.scenario.loading import EXPERIMENT_TABLES, ScenarioError, resolve_raw, validate
 from tests.conftest import BASELINE
 

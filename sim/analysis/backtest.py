@@ -43,11 +43,11 @@ from sim.analysis.conditions import Expression, column_kinds
 from sim.batch.experiment import Experiment, prepare
 from sim.batch.results import load_results, table_schema
 from sim.batch.runner import BatchResult, run_batch
+from sim.engine.dotted import set_dotted
 from sim.engine.enums import GovernmentType
 from sim.engine.limits import MAX_RUNS
 from sim.engine.outcomes import wilson_interval
 from sim.engine.schema import MAX_WEEKS, Label, Section, as_tuple
-from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import (
     ScenarioError,
     read_toml,

@@ -47,6 +47,7 @@ class Per(StrEnum):
     RUNG = "rung"  # (6,): the rungs of the escalation ladder
     EVENT = "event"  # (E, width): a single run's event log; no rows in a batch
     ANSWER = "answer"  # (N, width) in a single run, (0, width) in a batch
+    SCENARIO_EVENT = "scenario event"  # (E,): the scenario's [events]
 
 
 #: An initial value: a constant, or a function of (world, start, the fields built before it)
@@ -93,6 +94,7 @@ class Line:
     detail: int
     values: dict[str, float]
     bloc: Callable[[int], str]  # a bloc's name by index ("no bloc" for -1)
+    event: Callable[[int], str]  # a scenario event's name by index
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class SectionSpec:
     name: str
     model: type[BaseModel]
     switch: str = ""
+    many: bool = False  # a table of named tables, ``[name.KEY]``, each a ``model``
+    compile: Callable[[Any], Any] | None = None  # the scenario -> its compiled record
+    check: Callable[[Any], list[tuple[str, str]]] | None = None  # rules across tables
 
 
 class Process:

@@ -58,6 +58,8 @@ def shape_of(spec: StateField, world: Any, record_events: bool) -> tuple[int, ..
         return (EVENT_CAPACITY if record_events else 0, spec.width)
     if per is Per.ANSWER:
         return (n if record_events else 0, spec.width)
+    if per is Per.SCENARIO_EVENT:
+        return (len(world.events.week),)
     raise ValueError(per)  # pragma: no cover - every Per is handled above
 
 

@@ -25,9 +25,9 @@ from pydantic import (
 )
 
 from sim.engine.assembly import Scenario
+from sim.engine.dotted import get_dotted, with_value
 from sim.engine.limits import MAX_RUNS
 from sim.engine.schema import Section, as_tuple
-from sim.scenario.dotted import get_dotted, with_value
 from sim.scenario.loading import ScenarioError, file_for, schema_error, validate
 from sim.scenario.settings import Design
 

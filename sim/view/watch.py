@@ -92,7 +92,7 @@ class WatchedRun(FormationModel):
 def changed_values(scenario: str | Path, values: dict[str, Any]) -> dict[str, Any]:
     """The slider values that differ from the scenario's own (the others change nothing,
     and leaving them out keeps the overridden scenario's cache key short)."""
-    from sim.scenario.dotted import get_dotted
+    from sim.engine.dotted import get_dotted
     from sim.scenario.loading import resolve_raw
 
     raw, _ = resolve_raw(scenario)
@@ -122,7 +122,7 @@ class SliderSpec:
 def slider_specs(ranges: Iterable[Range], raw: dict) -> list[SliderSpec]:
     """One slider a range, from its low to its high end (widened to the scenario's value
     if that lies outside), in steps of a round number giving 50 to 500 positions."""
-    from sim.scenario.dotted import get_dotted
+    from sim.engine.dotted import get_dotted
 
     specs = []
     for r in ranges:
