@@ -8,6 +8,9 @@ calls it and a rung of the ladder by its name.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import numpy as np
 
 from sim.engine.enums import EscalationLevel
@@ -84,3 +87,48 @@ def estimate_text(value: float, outcome: str, statistic: str, signed: bool = Fal
         return number(value, 2, signed)
     text = f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
     return f"+{text}" if signed and value > 0 else text
+
+
+# --------------------------------------------------------------------------- names of actors
+def actor_labels(scenario: Any) -> dict[str, str]:
+    """What a reader calls each faction, bloc and patron: ``{id: label}`` from the
+    scenario's optional ``label`` fields (an actor without one keeps its id). Takes a
+    ``Scenario`` or the raw scenario a batch's manifest keeps."""
+    if scenario is None:
+        return {}
+    if isinstance(scenario, dict):
+        factions = {
+            k: (v or {}).get("label", "") for k, v in (scenario.get("factions") or {}).items()
+        }
+        patrons = {
+            k: (v or {}).get("label", "") for k, v in (scenario.get("patrons") or {}).items()
+        }
+        blocs = {b.get("name", ""): b.get("label", "") for b in scenario.get("blocs") or []}
+    else:
+        factions = {k: f.label for k, f in scenario.factions.items()}
+        patrons = {k: p.label for k, p in scenario.patrons.items()}
+        blocs = {b.name: b.label for b in scenario.blocs}
+    out: dict[str, str] = {}
+    for table in (patrons, blocs, factions):
+        out.update({k: (v or k) for k, v in table.items() if k})
+    return out
+
+
+def in_words(name: Any, labels: dict[str, str]) -> str:
+    """An actor's id as a reader reads it (its label, or the id itself)."""
+    text = str(name)
+    return labels.get(text, text)
+
+
+def words_for_ids(text: str, labels: dict[str, str]) -> str:
+    """A line with every actor id in it replaced by its label (ids as whole words: an id
+    such as ``kdp`` inside ``kdp_list`` is left alone)."""
+    changed = {k: v for k, v in labels.items() if k != v}
+    if not changed:
+        return text
+    pattern = re.compile(
+        r"(?<![\w])("
+        + "|".join(re.escape(k) for k in sorted(changed, key=len, reverse=True))
+        + r")(?![\w])"
+    )
+    return pattern.sub(lambda m: changed[m.group(1)], text)
