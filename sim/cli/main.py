@@ -33,6 +33,7 @@ USER_ERRORS = (
     ("sim.batch.outputs", "ResultsError"),
     ("sim.analysis.compare", "CompareError"),
     ("sim.analysis.explanation", "ExplainError"),
+    ("sim.analysis.storylines", "StorylineError"),
 )
 #: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
 BATCH_FAILURES = (("sim.batch.pool", "WorkerLost"), ("sim.batch.outputs", "OutputError"))
@@ -390,6 +391,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 1 if ex.matches_table is False else 0
 
 
+def cmd_storylines(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.analysis.storylines import batch_storylines, format_storylines
+
+    paths, manifest = batch_storylines(args.directory, args.paths)
+    if args.json:
+        print(json.dumps([p.to_json() for p in paths], indent=2))
+        return 0
+    runs = sum(p.runs for p in paths)
+    header = (
+        f"{manifest.get('scenario_name', args.directory)}: {runs} runs in {len(paths)} path(s) "
+        "(Ward's hierarchical clustering of each run's key events; sim explain "
+        f"{args.directory} RUN_ID replays an example)"
+    )
+    print(
+        format_storylines(paths, header).replace("sim explain DIR", f"sim explain {args.directory}")
+    )
+    return 0
+
+
 def cmd_processes(args: argparse.Namespace) -> int:
     from sim.engine.week import describe
 
@@ -419,6 +441,7 @@ COMMANDS = {
     "report": cmd_report,
     "backtest": cmd_backtest,
     "validate": cmd_validate,
+    "storylines": cmd_storylines,
     "processes": cmd_processes,
     "view": cmd_view,
 }
