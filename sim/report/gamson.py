@@ -54,7 +54,7 @@ def plot_gamson(
     """Mean cabinet share against mean seat share, a dot per list (its area: the runs it
     governed in), the line y = x of Gamson's law and the pooled least-squares line; faint
     behind them, the (run, list) pairs the line is fitted to (the first PAIRS_DRAWN)."""
-    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+    fig = Figure(figsize=(4.8, 3.9), layout="constrained")  # a check, not the headline
     ax = fig.subplots()
     x = table["seat_share"].to_numpy(float)
     y = table["cabinet_share"].to_numpy(float)
