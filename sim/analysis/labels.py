@@ -90,7 +90,7 @@ def estimate_text(value: float, outcome: str, statistic: str, signed: bool = Fal
 
 
 # --------------------------------------------------------------------------- names of actors
-def actor_labels(scenario: Any) -> dict[str, str]:
+def actor_labels(scenario: Any, patrons: bool = True) -> dict[str, str]:
     """What a reader calls each faction, bloc and patron: ``{id: label}`` from the
     scenario's optional ``label`` fields (an actor without one keeps its id). Takes a
     ``Scenario`` or the raw scenario a batch's manifest keeps."""
@@ -106,10 +106,10 @@ def actor_labels(scenario: Any) -> dict[str, str]:
         blocs = {b.get("name", ""): b.get("label", "") for b in scenario.get("blocs") or []}
     else:
         factions = {k: f.label for k, f in scenario.factions.items()}
-        patrons = {k: p.label for k, p in scenario.patrons.items()}
+        patron_labels = {k: p.label for k, p in scenario.patrons.items()}
         blocs = {b.name: b.label for b in scenario.blocs}
     out: dict[str, str] = {}
-    for table in (patrons, blocs, factions):
+    for table in ((patron_labels,) if patrons else ()) + (blocs, factions):
         out.update({k: (v or k) for k, v in table.items() if k})
     return out
 
