@@ -9,6 +9,7 @@ calls it and a rung of the ladder by its name.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -93,14 +94,15 @@ def estimate_text(value: float, outcome: str, statistic: str, signed: bool = Fal
 def actor_labels(scenario: Any, patrons: bool = True) -> dict[str, str]:
     """What a reader calls each faction, bloc and patron: ``{id: label}`` from the
     scenario's optional ``label`` fields (an actor without one keeps its id). Takes a
-    ``Scenario`` or the raw scenario a batch's manifest keeps."""
+    ``Scenario`` or the raw scenario a batch's manifest keeps; ``patrons=False`` leaves
+    the patrons out (an id such as "us" is also a word of running text)."""
     if scenario is None:
         return {}
     if isinstance(scenario, dict):
         factions = {
             k: (v or {}).get("label", "") for k, v in (scenario.get("factions") or {}).items()
         }
-        patrons = {
+        patron_labels = {
             k: (v or {}).get("label", "") for k, v in (scenario.get("patrons") or {}).items()
         }
         blocs = {b.get("name", ""): b.get("label", "") for b in scenario.get("blocs") or []}
@@ -114,7 +116,7 @@ def actor_labels(scenario: Any, patrons: bool = True) -> dict[str, str]:
     return out
 
 
-def in_words(name: Any, labels: dict[str, str]) -> str:
+def in_words(name: Any, labels: Mapping[str, str]) -> str:
     """An actor's id as a reader reads it (its label, or the id itself)."""
     text = str(name)
     return labels.get(text, text)
