@@ -57,7 +57,7 @@ import pyarrow as pa
 from scipy import stats
 
 from sim.analysis.gamson import SHARE_COLUMNS
-from sim.analysis.labels import NO_GOVERNMENT, NO_PARTY
+from sim.analysis.labels import NO_GOVERNMENT, NO_PARTY, actor_labels
 from sim.analysis.statistics import (
     QUANTILES,
     bootstrap,
@@ -396,5 +396,7 @@ def compare(
         correction=correction,
         alpha=alpha,
         tests=int(table["p_value"].notna().sum()),
+        # what a reader calls each list and bloc (the table's values keep the ids)
+        labels={k: v for b in items for k, v in actor_labels(b.manifest.get("scenario")).items()},
     )
     return table

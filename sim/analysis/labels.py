@@ -38,10 +38,13 @@ def rung(level: int) -> str:
     return EscalationLevel(int(level)).rung
 
 
-def value_label(outcome: str, value) -> str:
+def value_label(outcome: str, value, labels: Mapping[str, str] | None = None) -> str:
     """A categorical outcome's value as a reader reads it: a rung by its name, true/false
-    as yes/no, anything else (a government type, a faction) as it is."""
+    as yes/no, a list by its label (``labels``, from ``actor_labels``), anything else (a
+    government type) as it is."""
     text = str(value)
+    if labels and text in labels:
+        return labels[text]
     if outcome in RUNG_OUTCOMES and text.lstrip("-").isdigit():
         return rung(int(text))
     outcome_kind = BY_NAME[outcome].kind if outcome in BY_NAME else None
@@ -50,14 +53,16 @@ def value_label(outcome: str, value) -> str:
     return text
 
 
-def row_title(outcome: str, value: str = "", statistic: str = "") -> str:
+def row_title(
+    outcome: str, value: str = "", statistic: str = "", labels: Mapping[str, str] | None = None
+) -> str:
     """A comparison row's title: "Government type: majority", "Government formed",
     "Casualties: median"."""
     name = label(outcome)
     if value:
         if BY_NAME.get(outcome) is not None and BY_NAME[outcome].kind is Kind.YES_NO:
             return name if value == "true" else f"{name}: no"
-        return f"{name}: {value_label(outcome, value)}"
+        return f"{name}: {value_label(outcome, value, labels)}"
     return f"{name}: {STATISTICS.get(statistic, statistic)}"
 
 

@@ -286,9 +286,12 @@ def format_storylines(paths: list[Storyline], header: str = "") -> str:
 def batch_storylines(directory, paths: int = PATHS) -> tuple[list[Storyline], dict]:
     """A batch directory's storylines, named in its scenario's words, and its manifest."""
     from sim.analysis.labels import actor_labels
-    from sim.batch.results import load_manifest, load_results
+    from sim.batch.results import column_names, load_manifest, load_results
 
     manifest = load_manifest(directory)
+    missing = [c for c in COLUMNS if c not in column_names(directory)]
+    if missing:  # a table written before these columns were kept, or not by sim run
+        raise StorylineError(f"{directory}: the run table has no column {', '.join(missing)}")
     scenario = manifest.get("scenario") or {}
     start = int((scenario.get("clock") or {}).get("start_week", 0))
     runs = load_results(directory, columns=[*COLUMNS, "error"])

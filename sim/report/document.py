@@ -93,7 +93,7 @@ def format_table(table: pd.DataFrame) -> str:
     for (outcome, value, statistic), rows in table.groupby(
         ["outcome", "value", "statistic"], sort=False
     ):
-        lines.append(row_title(outcome, value, statistic))
+        lines.append(row_title(outcome, value, statistic, meta.get("labels")))
         for r in rows.itertuples():
             o, s = outcome, statistic
             est = f"{estimate_text(r.estimate, o, s)} [{estimate_text(r.ci_low, o, s)}, "

@@ -21,7 +21,7 @@ from sim.analysis.gamson import (
     has_shares,
     member_pairs,
 )
-from sim.analysis.labels import number
+from sim.analysis.labels import actor_labels, in_words, number
 from sim.analysis.safe_text import csv_safe, plain
 from sim.batch.outputs import write_atomic
 from sim.report.html_blocks import esc, figure_data_uri, img, slug
@@ -49,7 +49,11 @@ def write_gamson_csv(batches: list[Batch], path: str | Path) -> Path:
 
 
 def plot_gamson(
-    table: pd.DataFrame, fit: GamsonFit, label: str, pairs: pd.DataFrame | None = None
+    table: pd.DataFrame,
+    fit: GamsonFit,
+    label: str,
+    pairs: pd.DataFrame | None = None,
+    names: dict[str, str] | None = None,
 ) -> Figure:
     """Mean cabinet share against mean seat share, a dot per list (its area: the runs it
     governed in), the line y = x of Gamson's law and the pooled least-squares line; faint
@@ -72,8 +76,16 @@ def plot_gamson(
         ax.plot(ends, fit.slope * ends + fit.intercept, color="tab:red", lw=1, label=pooled)
     size = 20 + 180 * table["governments"].to_numpy(float) / max(table["governments"].max(), 1)
     ax.scatter(x, y, s=size, color="tab:blue", alpha=0.7, zorder=3, label="a list's means")
-    for name, xi, yi in zip(table["list"], x, y, strict=True):
-        ax.annotate(plain(name), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=8)
+    # lists with nearly the same shares would print their names over each other: each
+    # name close below another (in data units) is moved down a line
+    placed: list[tuple[float, float]] = []
+    for name, xi, yi in sorted(zip(table["list"], x, y, strict=True), key=lambda t: -t[2]):
+        near = sum(1 for px, py in placed if abs(px - xi) < 0.12 and abs(py - yi) < 0.03)
+        placed.append((xi, yi))
+        ax.annotate(
+            plain(in_words(name, names or {})), (xi, yi), xytext=(4, 3 - 9 * near),
+            textcoords="offset points", fontsize=7,
+        )  # fmt: skip
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -85,10 +97,10 @@ def plot_gamson(
     return fig
 
 
-def _table_html(table: pd.DataFrame) -> str:
+def _table_html(table: pd.DataFrame, names: dict[str, str]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in HEADINGS)
     rows = [
-        f'<tr><td class="l">{esc(r.list)}</td><td>{r.governments}</td>'
+        f'<tr><td class="l">{esc(in_words(r.list, names))}</td><td>{r.governments}</td>'
         f"<td>{number(r.seat_share)}</td><td>{number(r.cabinet_share)}</td>"
         f"<td>{number(r.difference, signed=True)}</td><td>{number(r.ratio, 2)}</td>"
         f"<td>{number(r.formateur, 2)}</td></tr>"
@@ -119,9 +131,10 @@ def gamson_html(batches: list[Batch]) -> str:
             f"Mean cabinet share against mean seat share per list: {b.label} (grey: each "
             "list in each run; Gamson's law is the dashed line)"
         )
-        figure = figure_data_uri(plot_gamson(table, fit, b.label, member_pairs(b.runs)))
+        names = actor_labels(b.manifest.get("scenario"))
+        figure = figure_data_uri(plot_gamson(table, fit, b.label, member_pairs(b.runs), names))
         parts += [
-            _table_html(table),
+            _table_html(table, names),
             f"<p class='note'>{esc(fit_text(fit))}.</p>",
             img(f"fig-gamson-{slug(b.label)}", figure, caption),
         ]

@@ -88,7 +88,7 @@ def _government_line(batch: Batch) -> str:
     directory = batch.source.split(" [")[0]
     chosen = set(runs.loc[(kinds == top.index[0]).to_numpy(), "run_id"].astype(int))
     if "coalition" not in column_names(directory):  # a table from before coalitions were kept
-        return text + ". "
+        return text + " (its run table keeps no coalitions). "
     coalitions = load_results(directory, columns=["run_id", "coalition"])
     coalitions = coalitions[coalitions["run_id"].isin(chosen)]
     counts: dict[str, int] = {}
@@ -135,7 +135,7 @@ def _differences(table: pd.DataFrame) -> str:
         o, s = r.outcome, r.statistic
         low, high = (estimate_text(v, o, s, True) for v in (r.diff_low, r.diff_high))
         items.append(
-            f"<b>{esc(row_title(o, r.value, s))}</b> in {esc(r.scenario)}: "
+            f"<b>{esc(row_title(o, r.value, s, meta.get('labels')))}</b> in {esc(r.scenario)}: "
             f"{estimate_text(before, o, s)} &rarr; {estimate_text(r.estimate, o, s)} "
             f"({estimate_text(r.diff, o, s, True)} [{low}, {high}])"
         )
@@ -174,8 +174,11 @@ def storylines_html(batches: list[Batch], paths: int = 5) -> str:
         seen.add(directory)
         try:
             found, _ = batch_storylines(directory, paths)
-        except StorylineError as exc:
-            parts.append(f"<h3>{esc(b.label)}</h3><p class='note'>{esc(exc)}</p>")
+        except StorylineError:  # its message names columns; the report speaks in words
+            parts.append(
+                f"<h3>{esc(b.label)}</h3><p class='note'>no storylines: the run table lacks "
+                "the key events they are read from (a table from an older version?)</p>"
+            )
             continue
         rows = "".join(
             f"<tr><td>{p.number}</td><td>{number(p.share, 2)}</td><td>{p.runs}</td>"
@@ -204,13 +207,14 @@ def outcome_table_html(table: pd.DataFrame) -> str:
     if diffs:
         head += ["difference", "95% interval", "p", "p adjusted", "test"]
     out = ["<table><tr>" + "".join(f'<th class="l">{h}</th>' for h in head) + "</tr>"]
+    names = table.attrs.get("labels")
     previous = None
     for r in table.itertuples():
         key = (r.outcome, r.value, r.statistic)
         classes = (["sig"] if r.significant else []) + (["first"] if key != previous else [])
         previous = key
         o, s = r.outcome, r.statistic
-        what = value_label(o, r.value) if r.value else STATISTICS.get(s, s)
+        what = value_label(o, r.value, names) if r.value else STATISTICS.get(s, s)
         cells = [
             (label(o), "l"),
             (what, "l"),
