@@ -48,6 +48,11 @@ def write_gamson_csv(batches: list[Batch], path: str | Path) -> Path:
     return write_atomic(path, csv_safe(gamson_csv_table(batches)).to_csv(index=False), CompareError)
 
 
+#: a list is named in the figure when in at least this share of the most governed list's
+#: governments (the rest crowd the origin; the table names them)
+LABELLED = 0.1
+
+
 def plot_gamson(
     table: pd.DataFrame,
     fit: GamsonFit,
@@ -76,15 +81,21 @@ def plot_gamson(
         ax.plot(ends, fit.slope * ends + fit.intercept, color="tab:red", lw=1, label=pooled)
     size = 20 + 180 * table["governments"].to_numpy(float) / max(table["governments"].max(), 1)
     ax.scatter(x, y, s=size, color="tab:blue", alpha=0.7, zorder=3, label="a list's means")
-    # lists with nearly the same shares would print their names over each other: each
-    # name close below another (in data units) is moved down a line
-    placed: list[tuple[float, float]] = []
-    for name, xi, yi in sorted(zip(table["list"], x, y, strict=True), key=lambda t: -t[2]):
-        near = sum(1 for px, py in placed if abs(px - xi) < 0.12 and abs(py - yi) < 0.03)
-        placed.append((xi, yi))
+    # names would print over each other: only the lists in at least LABELLED of the
+    # governments are named (the table names every one), and a name that would sit on the
+    # one above it is moved down, with a thin line to its dot
+    governed = table["governments"].to_numpy(float)
+    named = governed >= LABELLED * max(governed.max(), 1)
+    gap, previous = 0.045 * top, np.inf
+    order = sorted(zip(table["list"][named], x[named], y[named], strict=True), key=lambda t: -t[2])
+    for name, xi, yi in order:
+        ty = min(yi, previous - gap)
+        previous = ty
+        moved = abs(ty - yi) > 1e-9
         ax.annotate(
-            plain(in_words(name, names or {})), (xi, yi), xytext=(4, 3 - 9 * near),
-            textcoords="offset points", fontsize=7,
+            plain(in_words(name, names or {})), (xi, yi), xytext=(xi + 0.03 * top, ty),
+            textcoords="data", fontsize=7, va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"} if moved else None,
         )  # fmt: skip
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)

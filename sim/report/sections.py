@@ -61,7 +61,7 @@ def headline_html(table: pd.DataFrame, batches: list[Batch] | None = None) -> st
 
 
 #: lists named as "most often in" the likeliest government, at most
-HEADLINE_LISTS = 5
+HEADLINE_LISTS = 8
 
 
 def _government_line(batch: Batch) -> str:
@@ -96,7 +96,10 @@ def _government_line(batch: Batch) -> str:
         for member in members if members is not None else []:
             counts[str(member)] = counts.get(str(member), 0) + 1
     names = actor_labels(batch.manifest.get("scenario"))
-    often = sorted(counts.items(), key=lambda kv: -kv[1])[:HEADLINE_LISTS]
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    # every list in at least half of these governments (at most HEADLINE_LISTS), or the top 3
+    often = [(m, c) for m, c in ranked if c >= 0.5 * len(coalitions)][:HEADLINE_LISTS]
+    often = often or ranked[:3]
     if often:
         text += "; the lists most often in it: " + ", ".join(
             f"{esc(in_words(m, names))} ({number(c / max(len(coalitions), 1), 2)})"
