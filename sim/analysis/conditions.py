@@ -1,6 +1,6 @@
 """Conditions on a run's row, as analysts write them on the command line.
 
-``max_escalation >= 4``, ``pmf_status == dissolved``, ``not formed``, ``'sadrists' in
+``max_escalation >= 4``, ``pmf_status == dissolved``, ``not formed``, ``'NAME' in
 walked_out``, joined by ``and`` / ``or`` and grouped by parentheses. Parsed against the
 run table's columns and categories, so a typo is an error before anything runs (``sim
 discover --outcome``).
@@ -39,7 +39,7 @@ Term = tuple[bool, str, str | None, Any]  # (negated, column, operator or None, 
 @dataclass
 class Expression:
     """A condition on a run's row: ``max_escalation >= 4``, ``pmf_status == dissolved``,
-    ``not formed``, ``'sadrists' in walked_out`` (a list column holds the name; ``not
+    ``not formed``, ``'NAME' in walked_out`` (a list column holds the name; ``not
     in`` too; a bare list column is true when it holds any), joined by ``and`` / ``or``
     (``and`` binds tighter), grouped by parentheses, negated by ``not``.
 

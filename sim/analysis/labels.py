@@ -129,7 +129,7 @@ def in_words(name: Any, labels: Mapping[str, str]) -> str:
 
 def words_for_ids(text: str, labels: dict[str, str]) -> str:
     """A line with every actor id in it replaced by its label (ids as whole words: an id
-    such as ``kdp`` inside ``kdp_list`` is left alone)."""
+    such as ``abc`` inside ``abc_list`` is left alone)."""
     changed = {k: v for k, v in labels.items() if k != v}
     if not changed:
         return text
