@@ -344,6 +344,18 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     p = sub.add_parser(
+        "storylines",
+        help="group a batch's runs into the few paths they take, with each path's share, "
+        "typical timeline and a run to explain",
+    )
+    p.add_argument("directory", help="a batch directory (sim run's --out)")
+    p.add_argument(
+        "--paths", type=count(low=1, high=50), default=5,
+        help="how many paths at most, 1 to 50 (default 5)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the paths as JSON instead")
+
+    p = sub.add_parser(
         "view",
         help="watch one run in the browser: blocs, escalation, grievance, events by week "
         "(needs the viz extra)",
