@@ -1,8 +1,9 @@
 """Conditions on a run's row, as analysts write them on the command line.
 
-``max_escalation >= 4``, ``pmf_status == dissolved``, ``not formed``, joined by ``and`` /
-``or``. Parsed against the run table's columns and categories, so a typo is an error
-before anything runs (``sim discover --outcome``).
+``max_escalation >= 4``, ``pmf_status == dissolved``, ``not formed``, ``walked_out has
+sadrists`` (a list column holding a name), joined by ``and`` / ``or``. Parsed against the
+run table's columns and categories, so a typo is an error before anything runs
+(``sim discover --outcome``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ _OPS = dict(
         strict=True,
     )
 )
+
+
+#: The operator of a list column: ``walked_out has sadrists``.
+HAS = "has"
 
 
 @dataclass
@@ -74,7 +79,12 @@ class Expression:
             if column not in kinds:
                 raise fail(f"no column {column!r}; columns: {', '.join(sorted(kinds))}")
             op, value, i = None, None, i + 1
-            if i < len(tokens) and tokens[i] in _OPS:
+            if kinds[column] == "names":
+                if i + 1 >= len(tokens) or tokens[i] != HAS:
+                    raise fail(f"{column!r} is a list of names: write '{column} {HAS} NAME'")
+                op, value = HAS, tokens[i + 1].strip("\"'")
+                i += 2
+            elif i < len(tokens) and tokens[i] in _OPS:
                 if i + 1 >= len(tokens):
                     raise fail(f"expected a value after {tokens[i]!r}")
                 op, value = tokens[i], _value(tokens[i + 1], kinds[column], fail)
@@ -104,6 +114,10 @@ class Expression:
             part = np.ones(len(frame), dtype=bool)
             for negate, column, op, value in conj:  # value: a number, a bool or a label
                 series = frame[column]
+                if op == HAS:
+                    has = [v is not None and value in list(v) for v in series]
+                    part &= ~np.array(has, bool) if negate else np.array(has, bool)
+                    continue
                 hit = series.astype(bool) if op is None else _OPS[op](series, value)
                 hit = np.asarray(hit.fillna(False), dtype=bool) & series.notna().to_numpy()
                 part &= ~hit if negate else hit
@@ -127,7 +141,8 @@ def _value(token: str, kind: str, fail) -> object:
 
 def column_kinds(schema: pa.Schema) -> dict[str, str]:
     """Column name -> kind (number, bool, text) of a run table's schema: the columns a
-    condition can name (list columns are left out)."""
+    condition can name; a list of names is "names", tested with ``has``; other list
+    columns are left out)."""
     kinds: dict[str, str] = {}
     for f in schema:
         if pa.types.is_boolean(f.type):
@@ -136,4 +151,6 @@ def column_kinds(schema: pa.Schema) -> dict[str, str]:
             kinds[f.name] = "number"
         elif pa.types.is_string(f.type):
             kinds[f.name] = "text"
+        elif pa.types.is_list(f.type) and pa.types.is_string(f.type.value_type):
+            kinds[f.name] = "names"
     return kinds
