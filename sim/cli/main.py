@@ -50,11 +50,15 @@ def is_user_error(exc: BaseException) -> bool:
     return _is_one_of(exc, USER_ERRORS)
 
 
-def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
+def format_summary(tally: OutcomeTally, title: str, looks=None, drawn: bool = False) -> str:
     """The outcome table; after adaptive replication (``looks``), with the intervals the
-    stopping rule used (confidence sequences) and why it stopped."""
+    stopping rule used (confidence sequences) and why it stopped. With parameter draws
+    (``drawn``) the Wilson interval takes runs as independent, which runs sharing a draw
+    are not: the spread table that follows gives the interval over draws."""
     lines_ = looks[-1].lines if looks else tally.lines()
     kind = "95% interval (anytime-valid)" if looks else "95% interval"
+    if drawn:
+        kind = "95% interval (runs as if independent: see the table over the parameters)"
     lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   {kind}"]
     for key, value, p, (lo, hi) in lines_:
         lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
@@ -77,7 +81,7 @@ def _report_batch(result: BatchResult) -> int:
         f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
         f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
     )
-    print(format_summary(result.tally, title, result.looks))
+    print(format_summary(result.tally, title, result.looks, bool(m.get("parameter_draws"))))
     adaptive = m.get("adaptive")
     if adaptive:
         widest = adaptive["widest"]
@@ -133,12 +137,53 @@ def check_file(path: str) -> tuple:
     return scenario, parse_ranges(raw, origin, str(path))
 
 
+def _parameter_draws(args: argparse.Namespace, ranges: list):
+    """The run's parameter draws (--priors, --posterior), or None at fixed values."""
+    from sim.scenario import draws as parameter_draws
+    from sim.scenario.loading import ScenarioError, resolve_raw
+
+    per_draw = args.runs_per_draw or parameter_draws.DEFAULT_RUNS_PER_DRAW
+    if not (args.priors or args.posterior):
+        if args.runs_per_draw is not None:
+            raise ScenarioError(args.scenario, "--runs-per-draw", "needs --priors or --posterior")
+        return None
+    if args.precision is not None:
+        raise ScenarioError(
+            args.scenario, "--precision", "applies at fixed values, not with parameter draws"
+        )
+    if args.priors:
+        return parameter_draws.prior_draws(ranges, args.scenario, per_draw)
+    raw, _ = resolve_raw(args.scenario)
+    return parameter_draws.posterior_draws(args.posterior, raw, args.scenario, per_draw)
+
+
+def _report_spread(out: Path) -> None:
+    """After a batch with parameter draws: the spread over parameters, apart from chance."""
+    from sim.analysis.spread import format_spread, parameter_spread
+    from sim.batch.results import load_manifest, load_results
+    from sim.engine.outcomes import OutcomeTally
+
+    drawn = load_manifest(out)["parameter_draws"]
+    frame = load_results(out, columns=["point", *OutcomeTally.COLUMNS])
+    frame = frame[frame["error"].isna()]
+    print(
+        format_spread(
+            parameter_spread(frame), drawn["draws"], drawn["runs_per_draw"], drawn["source"]
+        )
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch.experiment import prepare
 
-    check_file(args.scenario)
-    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
-    return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
+    _, ranges = check_file(args.scenario)
+    draws = _parameter_draws(args, ranges)
+    exp = prepare(args.scenario, runs=args.runs, seed=args.seed, draws=draws)
+    out = Path(args.out or _default_out(args.scenario))
+    status = _run_and_report(exp, out, args)
+    if draws is not None:
+        _report_spread(out)
+    return status
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

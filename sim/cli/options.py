@@ -172,6 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --precision: stop at this many runs even if not precise (default 100000)",
     )
+    drawn = p.add_mutually_exclusive_group()
+    drawn.add_argument(
+        "--priors",
+        action="store_true",
+        help="parameter uncertainty: each group of --runs-per-draw replicates draws its own "
+        "values from the scenario's [ranges] (fixed by the seed, so scenarios stay paired)",
+    )
+    drawn.add_argument(
+        "--posterior",
+        type=path_text,
+        default=None,
+        metavar="FILE",
+        help="as --priors, drawing from a weighted posterior sample (Parquet: a column a "
+        "parameter and 'weight', as sim calibrate writes it)",
+    )
+    p.add_argument(
+        "--runs-per-draw",
+        type=count(),
+        default=None,
+        help="with --priors or --posterior: runs sharing one draw (default 10)",
+    )
     _batch_options(p)
     _chunk_option(p)
 
