@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -295,6 +296,67 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+    import logging
+
+    from sim.analysis import calibration as cal
+    from sim.batch.outputs import check_directory_writable, write_atomic, write_json
+    from sim.scenario.draws import DEFAULT_RUNS_PER_DRAW
+    from sim.scenario.loading import ScenarioError, resolve_raw, validate
+
+    cal.require_extra()
+    cases = cal.load_calibration_cases(args.cases, args.runs, args.seed)
+    ranges = cal.behavioural_ranges(cases)
+    base = Path(args.base)
+    if not base.is_file():
+        raise ScenarioError(base, "--base", "file not found")
+    resolve_raw(base)
+    out = Path(args.out or "results/calibration")
+    check_directory_writable(out, "--out")
+    logging.getLogger("ABC").setLevel(logging.INFO if not args.quiet else logging.WARNING)
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    say(f"calibrating {len(ranges)} behavioural parameters to {len(cases)} case(s)")
+    out.mkdir(parents=True, exist_ok=True)
+    fitted = cal.fit(cases, ranges, args.population, args.generations, args.seed,
+                     out / "abc.db", say)  # fmt: skip
+    settings = {"runs": args.runs, "population": args.population,
+                "generations": args.generations, "seed": args.seed}  # fmt: skip
+    text = cal.calibrated_toml(fitted, base, out, cases, settings)
+    write_atomic(out / cal.CALIBRATED, text)
+    raw, origin = resolve_raw(out / cal.CALIBRATED)
+    validate(raw, origin, str(out / cal.CALIBRATED))  # the file written is a good scenario
+    buffer = fitted.sample.to_parquet(index=False)
+    write_atomic(out / cal.POSTERIOR, buffer)
+    summary = {
+        "cases": [str(c.prepared.path) for c in cases],
+        **settings,
+        "seconds": round(fitted.seconds, 2),
+        "candidates": fitted.evaluations,
+        "generations_run": list(fitted.generations),
+        "parameters": fitted.shrinkage().to_dict(orient="records"),
+        "point": fitted.point(),
+    }
+    print(cal.format_fit(fitted))
+    print(f"posterior in {out / cal.POSTERIOR}; point values in {out / cal.CALIBRATED}")
+    if args.cross_validate:
+        t0 = time.perf_counter()
+        folds = cal.cross_validate(
+            cases, ranges, args.population, args.generations, args.seed, out,
+            args.check_runs, DEFAULT_RUNS_PER_DRAW, say,
+        )  # fmt: skip
+        seconds = time.perf_counter() - t0
+        rows = [left for left, _ in folds]
+        print(cal.format_cross_validation(rows))
+        print(f"cross-validation: {len(rows)} folds in {seconds:.1f} s")
+        write_json(out / cal.CROSS_VALIDATION,
+                   {"seconds": round(seconds, 2), **settings, "check_runs": args.check_runs,
+                    "folds": [r.as_dict() for r in rows]})  # fmt: skip
+        summary["cross_validation_seconds"] = round(seconds, 2)
+    write_json(out / cal.SUMMARY, json.loads(json.dumps(summary, default=float)))
+    return 0
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     import json
 
@@ -384,6 +446,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
+    "calibrate": cmd_calibrate,
     "explain": cmd_explain,
     "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity,

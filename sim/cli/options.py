@@ -326,6 +326,56 @@ def build_parser() -> argparse.ArgumentParser:
     _batch_options(p, "the case's", "results/<case>_backtest", cluster=False)
     p.add_argument("--json", action="store_true", help="print the score as JSON")
 
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the shared behavioural parameters over their [ranges] to case files at once "
+        "(ABC-SMC on proper scores): a weighted posterior and a scenario of its point values",
+    )
+    p.add_argument(
+        "cases", nargs="+", help="case TOML files, e.g. scenarios/cases/formation_*.toml"
+    )
+    p.add_argument(
+        "--runs",
+        type=count(high=10_000),
+        default=20,
+        help="runs of each case per candidate, on the same seeds (default 20)",
+    )
+    p.add_argument(
+        "--population",
+        type=count(low=2, high=100_000),
+        default=40,
+        help="particles a generation (default 40)",
+    )
+    p.add_argument(
+        "--generations", type=count(high=100), default=3, help="ABC-SMC generations (default 3)"
+    )
+    p.add_argument("--seed", type=seed, default=18, help="seed, 0 to 2**63-1 (default 18)")
+    p.add_argument(
+        "--base",
+        type=path_text,
+        default="scenarios/baseline.toml",
+        help="the scenario the calibrated values are written over "
+        "(default scenarios/baseline.toml)",
+    )
+    p.add_argument(
+        "--cross-validate",
+        action="store_true",
+        help="also leave each case out: calibrate on the others, score the one left out",
+    )
+    p.add_argument(
+        "--check-runs",
+        type=count(high=1_000_000),
+        default=400,
+        help="with --cross-validate: runs scoring a case left out (default 400)",
+    )
+    p.add_argument(
+        "--out",
+        type=path_text,
+        default=None,
+        help="output directory (default: results/calibration)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)
 
