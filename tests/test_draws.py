@@ -103,3 +103,26 @@ def test_the_spread_over_parameters_removes_the_chance_within_a_draw():
     assert s.p90 - s.p10 > 0.2
     assert s.between < 0.05
     assert s.mc_low < 0.5 < s.mc_high
+
+
+def test_compare_and_the_report_show_the_spread_over_parameters_apart(tmp_path, capsys):
+    a, _ = run(tmp_path, "a", "--priors")
+    b, _ = run(tmp_path, "b", "--priors")
+    capsys.readouterr()
+    assert main(["compare", str(a), str(b)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count(", over the parameters: 4 parameter draws from the priors") == 2
+    assert "Monte-Carlo 95% low" in printed and "sd across parameters" in printed
+    assert "paired" in printed  # same seed, same draws: replicate by replicate
+    report = tmp_path / "report.html"
+    assert main(["report", str(a), "--out", str(report)]) == 0
+    html = report.read_text()
+    assert 'id="parameters"' in html and "Uncertainty over the parameters" in html
+    assert "over parameters: P per draw, 10%" in html
+
+
+def test_a_batch_at_fixed_values_has_no_spread_section(tmp_path, capsys):
+    a, _ = run(tmp_path, "a")
+    report = tmp_path / "report.html"
+    assert main(["report", str(a), "--out", str(report)]) == 0
+    assert 'id="parameters"' not in report.read_text()

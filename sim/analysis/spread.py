@@ -27,7 +27,15 @@ import pandas as pd
 
 from sim.engine.outcomes import SUMMARISED, Kind
 
-__all__ = ["Spread", "format_spread", "outcome_hits", "parameter_spread"]
+__all__ = [
+    "SPREAD_COLUMNS",
+    "Spread",
+    "batch_spread",
+    "format_spread",
+    "outcome_hits",
+    "parameter_spread",
+    "spread_table",
+]
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,38 @@ def format_spread(spreads: list[Spread], draws: int, runs_per_draw: int, source:
             f"[{s.p10:.3f}, {s.p90:.3f}]{'':<10}{s.between:>6.3f}"
         )
     return "\n".join(lines)
+
+
+#: The spread table's columns as a reader sees them (the report, ``sim compare``).
+SPREAD_COLUMNS = {
+    "outcome": "outcome",
+    "value": "value",
+    "p": "P (over chance and parameters)",
+    "mc_low": "Monte-Carlo 95% low",
+    "mc_high": "Monte-Carlo 95% high",
+    "p10": "over parameters: P per draw, 10%",
+    "p90": "over parameters: P per draw, 90%",
+    "between": "sd across parameters (chance removed)",
+}
+
+
+def spread_table(spreads: list[Spread]) -> pd.DataFrame:
+    """The spreads as a frame, its columns labelled for a reader."""
+    frame = pd.DataFrame([s.__dict__ for s in spreads], columns=list(SPREAD_COLUMNS))
+    return frame.rename(columns=SPREAD_COLUMNS)
+
+
+def batch_spread(manifest: dict, runs: pd.DataFrame) -> tuple[str, pd.DataFrame] | None:
+    """A batch's spread over parameters and the sentence saying what it is, or None for a
+    batch at fixed values."""
+    drawn = manifest.get("parameter_draws")
+    if not drawn or "point" not in runs:
+        return None
+    intro = (
+        f"{drawn['draws']} parameter draws from the {drawn['source']}, {drawn['runs_per_draw']} "
+        "runs each. P is over chance and the parameters together; its Monte-Carlo interval "
+        "says how far more runs could move it (draws resampled); the spread over parameters "
+        "is the per-draw probability's 10th-90th percentile (each from its own few runs) and "
+        "its standard deviation across the parameters alone (the chance within a draw removed)."
+    )
+    return intro, spread_table(parameter_spread(runs))

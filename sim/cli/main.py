@@ -281,6 +281,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         written.append(("Gamson table", write_gamson_csv(batches, args.gamson_csv)))
     print(format_table(table))
+    from sim.analysis.spread import batch_spread
+
+    for b in batches:  # a batch with parameter draws: its spread over them, apart from chance
+        found = batch_spread(b.manifest, b.runs)
+        if found is not None:
+            intro, frame = found
+            print(f"\n{b.label}, over the parameters: {intro}")
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for b in batches if gamson else []:
         print("\n" + format_gamson(b.runs, b.label))
     for what, path in written:
