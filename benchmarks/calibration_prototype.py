@@ -32,7 +32,8 @@ from sim.analysis.calibration import (
     Fit,
     behavioural_ranges,
     case_loss,
-    fit,
+    fit_abc,
+    fit_importance,
     load_calibration_cases,
     total_loss,
 )
@@ -94,7 +95,8 @@ def main() -> None:
     print(f"{len(cases)} cases, {len(ranges)} parameters, {args.runs} runs a case a candidate")
     print(f"{'method':<34}{'seconds':>8}{'candidates':>12}{'ESS':>8}{'forecast score':>16}")
     lhs = importance(cases, ranges, args.candidates, args.seed)
-    abc = fit(cases, ranges, args.population, args.generations, args.seed,
+    tempered = fit_importance(cases, ranges, args.candidates, args.seed)
+    abc = fit_abc(cases, ranges, args.population, args.generations, args.seed,
               Path("/tmp/calibration_prototype.db"))  # fmt: skip
     unit = np.random.default_rng(5).random((200, len(ranges)))
     priors = pd.DataFrame(
@@ -105,7 +107,11 @@ def main() -> None:
     baseline = forecast_score(
         cases, Fit(tuple(ranges), priors, (), 0.0, 0), args.check_draws, fresh
     )
-    for name, fitted in (("importance sampling (LHS, exp(-score))", lhs), ("ABC-SMC (pyabc)", abc)):
+    for name, fitted in (
+        ("importance sampling, exp(-score)", lhs),
+        ("importance sampling, tempered", tempered),
+        ("ABC-SMC (pyabc)", abc),
+    ):
         w = fitted.sample["weight"].to_numpy()
         score = forecast_score(cases, fitted, args.check_draws, fresh)
         print(

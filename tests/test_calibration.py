@@ -94,13 +94,12 @@ def test_calibrate_writes_a_weighted_posterior_and_a_scenario_of_its_means(tmp_p
     from sim.scenario.loading import load_scenario
 
     out = tmp_path / "cal"
-    args = ["calibrate", str(C2006), str(C2014), "--runs", "4", "--population", "6",
-            "--generations", "2", "--out", str(out), "--quiet", "--cross-validate",
-            "--check-runs", "20"]  # fmt: skip
+    args = ["calibrate", str(C2006), str(C2014), "--runs", "4", "--candidates", "12",
+            "--out", str(out), "--quiet", "--cross-validate", "--check-runs", "20"]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out
     sample = pq.read_table(out / "posterior.parquet").to_pandas()
-    assert len(sample) == 6 and sample["weight"].sum() == pytest.approx(1.0)
+    assert len(sample) == 12 and sample["weight"].sum() == pytest.approx(1.0)
     assert sample["bargaining.office_value"].between(1.0, 4.0).all()
     calibrated = load_scenario(out / "calibrated.toml")
     mean = float(np.dot(sample["weight"], sample["bargaining.office_value"]))
@@ -122,3 +121,31 @@ def test_calibrate_writes_a_weighted_posterior_and_a_scenario_of_its_means(tmp_p
     posterior = str(out / "posterior.parquet")
     args = ["run", str(out / "calibrated.toml"), "--posterior", posterior, "--runs", "20"]
     assert main([*args, "--out", str(run_out), "--workers", "1", "--quiet"]) == 0
+
+
+@needs_extra
+def test_the_weights_are_tempered_until_the_effective_sample_size_is_a_tenth():
+    from sim.analysis.calibration import tempered_weights
+
+    scores = np.array([0.0, 30.0, 30.0, 31.0] + [40.0] * 96)
+    weights, lam = tempered_weights(scores)
+    assert weights.sum() == pytest.approx(1.0) and 0 < lam < 1
+    assert 1 / np.sum(weights**2) == pytest.approx(10.0, rel=1e-3)  # a tenth of 100
+    assert weights[0] > weights[1] > weights[4]  # a better score, a larger weight
+    flat = np.full(50, 3.0)  # equal scores: equal weights at lambda 1
+    weights, lam = tempered_weights(flat)
+    assert lam == 1.0 and np.allclose(weights, 1 / 50)
+
+
+@needs_extra
+def test_abc_smc_gives_a_weighted_posterior_inside_the_ranges(tmp_path):
+    from sim.analysis.calibration import Settings, behavioural_ranges, fit, load_calibration_cases
+
+    cases = load_calibration_cases([C2006, C2014], runs=4, seed=2)
+    ranges = behavioural_ranges(cases)
+    fitted = fit(cases, ranges, Settings("abc", population=5, generations=2, runs=4),
+                 tmp_path / "abc.db")  # fmt: skip
+    assert len(fitted.sample) == 5 and fitted.sample["weight"].sum() == pytest.approx(1.0)
+    for r in ranges:
+        assert fitted.sample[r.key].between(r.low, r.high).all(), r.key
+    assert [g["generation"] for g in fitted.generations] == [0, 1]

@@ -18,11 +18,17 @@ by their luck):
   the runs' weeks, a run without a government by the horizon (or such a record) counting
   as one week past it; divided by ``DURATION_SCALE``.
 
-**The posterior** is that of ABC-SMC (``pyabc``; Del Moral et al. 2012's adaptive
-epsilon): the distance of a candidate is its score, so a generation keeps the candidates
-that score below a threshold that shrinks to a quantile of the last generation's scores.
-The choice of pyabc over importance sampling of a Latin hypercube is the measured
-prototype of benchmarks/README.md ("Calibration: the prototype that chose the method").
+**The posterior** comes from one of two likelihood-free methods, chosen by the measured
+prototype of benchmarks/README.md ("Calibration: the prototype that chose the method"):
+
+- ``importance`` (the default): a Latin hypercube over the ranges (the uniform prior),
+  each candidate weighted by exp(-lambda * score). The log scores are minus the log of a
+  composite likelihood of the record (the conditions' probabilities multiplied as if
+  independent), so this is a tempered (generalised Bayes) posterior; lambda, at most 1,
+  is the largest that keeps the weights' effective sample size at a tenth of the
+  candidates (``tempered_weights`` says why);
+- ``abc``: ABC-SMC (``pyabc``), the distance a candidate's score, each generation's
+  threshold the median of the last one's scores.
 
 pyabc and scoringrules are the optional extra ``calibrate`` (in the dev extra too).
 """
@@ -203,9 +209,10 @@ def total_loss(cases: Sequence[CalibrationCase], values: dict[str, float]) -> fl
 class Fit:
     ranges: tuple[Range, ...]
     sample: pd.DataFrame  # one row a particle: the parameters, weight, distance
-    generations: tuple[dict[str, float], ...]  # epsilon, acceptance, evaluations
+    generations: tuple[dict[str, Any], ...]  # per generation: epsilon, evaluations...
     seconds: float
     evaluations: int
+    method: str = "abc"
 
     @property
     def keys(self) -> list[str]:
@@ -239,7 +246,107 @@ class Fit:
         return pd.DataFrame(rows).sort_values("sd_ratio").reset_index(drop=True)
 
 
+#: The calibration's methods (benchmarks/README.md, "Calibration: the prototype that chose
+#: the method", measured both): importance sampling is the default.
+METHODS = ("importance", "abc")
+#: Importance sampling's weights are exp(-lambda * score), lambda at most 1 and lowered
+#: until the weights' effective sample size is at least this share of the candidates.
+ESS_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a calibration searches: the method, its size, runs a case a candidate, seed."""
+
+    method: str = "importance"
+    candidates: int = 300  # importance sampling: Latin hypercube points
+    population: int = 40  # ABC-SMC: particles a generation
+    generations: int = 3  # ABC-SMC
+    runs: int = 20
+    seed: int = 18
+
+    def as_dict(self) -> dict[str, Any]:
+        shown = {"method": self.method, "runs": self.runs, "seed": self.seed}
+        if self.method == "abc":
+            return {**shown, "population": self.population, "generations": self.generations}
+        return {**shown, "candidates": self.candidates}
+
+
+def tempered_weights(losses: np.ndarray, share: float = ESS_SHARE) -> tuple[np.ndarray, float]:
+    """exp(-lambda * loss), normalised, with the largest lambda in (0, 1] whose effective
+    sample size is at least ``share`` of the candidates (bisection: ESS falls as lambda
+    grows). Why temper: the log scores of a case's conditions are summed as if the
+    conditions were independent, and they are not (a consensus government is a formed
+    one), so at lambda = 1 the evidence is counted more than once and the weights collapse
+    on one or two candidates; a composite likelihood is tempered for that reason."""
+
+    def weights(lam: float) -> np.ndarray:
+        w = np.exp(-lam * (losses - losses.min()))
+        return w / w.sum()
+
+    def ess(w: np.ndarray) -> float:
+        return float(1.0 / np.sum(w**2))
+
+    target = share * len(losses)
+    if ess(weights(1.0)) >= target:
+        return weights(1.0), 1.0
+    low, high = 0.0, 1.0
+    for _ in range(50):
+        mid = (low + high) / 2
+        low, high = (mid, high) if ess(weights(mid)) >= target else (low, mid)
+    return weights(low), low
+
+
+def fit_importance(
+    cases: Sequence[CalibrationCase],
+    ranges: Sequence[Range],
+    candidates: int,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+) -> Fit:
+    """Importance sampling of a Latin hypercube over the ranges (the uniform prior), each
+    candidate weighted by its tempered score (``tempered_weights``)."""
+    from scipy.stats import qmc
+
+    t0 = time.perf_counter()
+    unit = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(candidates)
+    rows, losses = [], []
+    for i, u in enumerate(unit):
+        values = {
+            r.key: r.value(r.low + x * (r.high - r.low)) for r, x in zip(ranges, u, strict=True)
+        }
+        rows.append(values)
+        losses.append(total_loss(cases, values))
+        if progress and (i + 1) % max(1, candidates // 10) == 0:
+            spent = time.perf_counter() - t0
+            progress(f"candidate {i + 1}/{candidates}, {spent:.0f} s, about "
+                     f"{spent / (i + 1) * (candidates - i - 1):.0f} s to go")  # fmt: skip
+    scores = np.array(losses)
+    weights, lam = tempered_weights(scores)
+    sample = pd.DataFrame(rows)
+    sample["weight"] = weights
+    sample["distance"] = scores
+    seconds = time.perf_counter() - t0
+    info = {"generation": 0, "epsilon": None, "evaluations": candidates,
+            "temperature": lam}  # fmt: skip
+    return Fit(tuple(ranges), sample, (info,), seconds, candidates, "importance")
+
+
 def fit(
+    cases: Sequence[CalibrationCase],
+    ranges: Sequence[Range],
+    settings: Settings,
+    db: Path,
+    progress: Callable[[str], None] | None = None,
+) -> Fit:
+    """The posterior by the settings' method."""
+    if settings.method == "importance":
+        return fit_importance(cases, ranges, settings.candidates, settings.seed, progress)
+    return fit_abc(cases, ranges, settings.population, settings.generations, settings.seed,
+                   db, progress)  # fmt: skip
+
+
+def fit_abc(
     cases: Sequence[CalibrationCase],
     ranges: Sequence[Range],
     population: int,
@@ -252,15 +359,21 @@ def fit(
     import pyabc
 
     require_extra()
-    names = {f"p{i}": r for i, r in enumerate(ranges)}  # pyabc's names: no dots or brackets
-    prior = pyabc.Distribution(
-        **{n: pyabc.RV("uniform", r.low, r.high - r.low) for n, r in names.items()}
-    )
+    # pyabc's names carry no dots or brackets. Each parameter is fitted on the logit of its
+    # place in its range, whose prior is the standard logistic distribution: exactly the
+    # uniform prior on the range, but unbounded, so that the perturbation kernel never
+    # proposes a value outside it (in 32 dimensions almost every proposal fell outside
+    # some bound, and pyabc drew again until one did not: 0.15 s a candidate).
+    names = {f"p{i}": r for i, r in enumerate(ranges)}
+    prior = pyabc.Distribution(**{n: pyabc.RV("logistic", 0.0, 1.0) for n in names})
     count = [0]
+
+    def on_range(r: Range, z: float) -> int | float:
+        return r.value(r.low + (r.high - r.low) / (1.0 + math.exp(-z)))
 
     def model(parameters: Any) -> dict[str, float]:
         count[0] += 1
-        values = {r.key: r.value(float(parameters[n])) for n, r in names.items()}
+        values = {r.key: on_range(r, float(parameters[n])) for n, r in names.items()}
         return {"loss": total_loss(cases, values)}
 
     def distance(x: dict, _x0: dict) -> float:
@@ -284,7 +397,9 @@ def fit(
     history = abc.run(max_nr_populations=generations)
     seconds = time.perf_counter() - t0
     frame, weights = history.get_distribution(m=0, t=history.max_t)
-    sample = pd.DataFrame({names[n].key: frame[n].to_numpy() for n in names})
+    sample = pd.DataFrame(
+        {r.key: [on_range(r, float(z)) for z in frame[n].to_numpy()] for n, r in names.items()}
+    )
     sample["weight"] = np.asarray(weights) / np.sum(weights)
     distances = history.get_weighted_distances(t=history.max_t)
     sample["distance"] = distances["distance"].to_numpy()[: len(sample)]
@@ -365,9 +480,7 @@ def score_left_out(case: CalibrationCase, draws: ParameterDraws, runs: int, seed
 def cross_validate(
     cases: Sequence[CalibrationCase],
     ranges: Sequence[Range],
-    population: int,
-    generations: int,
-    seed: int,
+    settings: Settings,
     out: Path,
     check_runs: int,
     runs_per_draw: int,
@@ -381,11 +494,11 @@ def cross_validate(
         rest = [c for j, c in enumerate(cases) if j != k]
         if progress:
             progress(f"fold {k + 1}/{len(cases)}: fitting without {left.name}")
-        fitted = fit(rest, ranges, population, generations, seed, out / f"fold_{left.name}.db",
-                     progress)  # fmt: skip
-        results.append(
-            (score_left_out(left, fitted.draws(runs_per_draw), check_runs, seed), fitted)
-        )
+        fitted = fit(rest, ranges, settings, out / f"fold_{left.name}.db", progress)
+        # the case left out runs on seeds no candidate ran on
+        fresh = settings.seed + 1_000_003
+        scored = score_left_out(left, fitted.draws(runs_per_draw), check_runs, fresh)
+        results.append((scored, fitted))
     return results
 
 
@@ -454,11 +567,16 @@ def calibrated_toml(fitted: Fit, base: Path, out: Path, cases: Sequence[Calibrat
 
 def format_fit(fitted: Fit) -> str:
     w = fitted.sample["weight"].to_numpy()
+    ess = 1.0 / float(np.sum(w**2))
+    if fitted.method == "abc":
+        how = (f"ABC-SMC, {len(fitted.generations)} generation(s), epsilon by generation: "
+               + ", ".join(f"{g['epsilon']:.2f}" for g in fitted.generations))  # fmt: skip
+    else:
+        how = (f"importance sampling of a Latin hypercube, weights exp(-lambda * score) "
+               f"at lambda {fitted.generations[0]['temperature']:.3f}")  # fmt: skip
     lines = [
-        f"ABC-SMC: {fitted.evaluations} candidates in {fitted.seconds:.1f} s, "
-        f"{len(fitted.generations)} generation(s), posterior of {len(w)} particles "
-        f"(effective sample size {1.0 / float(np.sum(w**2)):.1f}); epsilon by generation: "
-        + ", ".join(f"{g['epsilon']:.2f}" for g in fitted.generations),
+        f"{how}: {fitted.evaluations} candidates in {fitted.seconds:.1f} s, posterior of "
+        f"{len(w)} weighted particles (effective sample size {ess:.1f})",
         f"{'parameter':<38}{'prior':>16}{'posterior mean':>16}{'sd':>9}{'sd/prior':>10}",
     ]
     for row in fitted.shrinkage().itertuples():

@@ -326,10 +326,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     say(f"calibrating {len(ranges)} behavioural parameters to {len(cases)} case(s)")
     out.mkdir(parents=True, exist_ok=True)
-    fitted = cal.fit(cases, ranges, args.population, args.generations, args.seed,
-                     out / "abc.db", say)  # fmt: skip
-    settings = {"runs": args.runs, "population": args.population,
-                "generations": args.generations, "seed": args.seed}  # fmt: skip
+    chosen = cal.Settings(args.method, args.candidates, args.population, args.generations,
+                          args.runs, args.seed)  # fmt: skip
+    fitted = cal.fit(cases, ranges, chosen, out / "abc.db", say)
+    settings = chosen.as_dict()
     text = cal.calibrated_toml(fitted, base, out, cases, settings)
     write_atomic(out / cal.CALIBRATED, text)
     raw, origin = resolve_raw(out / cal.CALIBRATED)
@@ -340,7 +340,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         "cases": [str(c.prepared.path) for c in cases],
         **settings,
         "seconds": round(fitted.seconds, 2),
-        "candidates": fitted.evaluations,
+        "candidates_run": fitted.evaluations,
         "generations_run": list(fitted.generations),
         "parameters": fitted.shrinkage().to_dict(orient="records"),
         "point": fitted.point(),
@@ -350,9 +350,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.cross_validate:
         t0 = time.perf_counter()
         folds = cal.cross_validate(
-            cases, ranges, args.population, args.generations, args.seed, out,
-            args.check_runs, DEFAULT_RUNS_PER_DRAW, say,
-        )  # fmt: skip
+            cases, ranges, chosen, out, args.check_runs, DEFAULT_RUNS_PER_DRAW, say
+        )
         seconds = time.perf_counter() - t0
         rows = [left for left, _ in folds]
         print(cal.format_cross_validation(rows))

@@ -341,13 +341,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="runs of each case per candidate, on the same seeds (default 20)",
     )
     p.add_argument(
+        "--method",
+        choices=["importance", "abc"],
+        default="importance",
+        help="importance: a Latin hypercube weighted by the tempered score (default); "
+        "abc: ABC-SMC (pyabc)",
+    )
+    p.add_argument(
+        "--candidates",
+        type=count(high=20_000),
+        default=300,
+        help="importance: candidates of the Latin hypercube (default 300)",
+    )
+    p.add_argument(
         "--population",
         type=count(low=2, high=100_000),
         default=40,
-        help="particles a generation (default 40)",
+        help="abc: particles a generation (default 40)",
     )
     p.add_argument(
-        "--generations", type=count(high=100), default=3, help="ABC-SMC generations (default 3)"
+        "--generations", type=count(high=100), default=3, help="abc: generations (default 3)"
     )
     p.add_argument("--seed", type=seed, default=18, help="seed, 0 to 2**63-1 (default 18)")
     p.add_argument(
