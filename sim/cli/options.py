@@ -337,8 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--runs",
         type=count(high=10_000),
-        default=20,
-        help="runs of each case per candidate, on the same seeds (default 20)",
+        default=40,
+        help="runs of each case per candidate, on the same seeds (default 40)",
     )
     p.add_argument(
         "--method",
@@ -350,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--candidates",
         type=count(high=20_000),
-        default=300,
-        help="importance: candidates of the Latin hypercube (default 300)",
+        default=1000,
+        help="importance: candidates of the Latin hypercube (default 1000)",
     )
     p.add_argument(
         "--population",
