@@ -149,3 +149,21 @@ def test_abc_smc_gives_a_weighted_posterior_inside_the_ranges(tmp_path):
     for r in ranges:
         assert fitted.sample[r.key].between(r.low, r.high).all(), r.key
     assert [g["generation"] for g in fitted.generations] == [0, 1]
+
+
+@needs_extra
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no_such_case.toml"], "no_such_case.toml"),
+        ([str(C2006), "--base", "no_such_base.toml"], "--base: file not found"),
+        ([str(C2006), "--cross-validate"], "--cross-validate: needs at least two cases"),
+    ],
+)
+def test_bad_calibrate_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
+    out = tmp_path / "cal"
+    assert main(["calibrate", *args, "--out", str(out), "--quiet", "--candidates", "2",
+                 "--runs", "2"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [err] and message in err
+    assert not (out / "posterior.parquet").exists()

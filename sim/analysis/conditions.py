@@ -1,7 +1,7 @@
 """Conditions on a run's row, as analysts write them on the command line.
 
 ``max_escalation >= 4``, ``pmf_status == dissolved``, ``not formed``, ``walked_out has
-sadrists`` (a list column holding a name), joined by ``and`` / ``or``. Parsed against the
+NAME`` (a list column holding a name), joined by ``and`` / ``or``. Parsed against the
 run table's columns and categories, so a typo is an error before anything runs
 (``sim discover --outcome``).
 """
@@ -30,7 +30,7 @@ _OPS = dict(
 )
 
 
-#: The operator of a list column: ``walked_out has sadrists``.
+#: The operator of a list column: ``walked_out has NAME``.
 HAS = "has"
 
 

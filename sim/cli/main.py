@@ -316,6 +316,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal.require_extra()
     cases = cal.load_calibration_cases(args.cases, args.runs, args.seed)
     ranges = cal.behavioural_ranges(cases)
+    if args.cross_validate and len(cases) < 2:
+        raise ScenarioError(args.cases[0], "--cross-validate", "needs at least two cases")
     base = Path(args.base)
     if not base.is_file():
         raise ScenarioError(base, "--base", "file not found")

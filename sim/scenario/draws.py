@@ -17,6 +17,7 @@ parameters can be told apart from chance (``sim.analysis.statistics.parameter_sp
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from dataclasses import dataclass
@@ -84,7 +85,9 @@ class ParameterDraws:
             "keys": list(self.keys),
             "file": self.file,
             "ranges": [r.as_dict() for r in self.ranges],
-            "sample_rows": len(self.sample),
+            # the sample itself, not only its file's name: another posterior written to
+            # the same path must not resume this batch
+            "sample": hashlib.sha256(repr((self.sample, self.weights)).encode()).hexdigest()[:16],
         }
 
 
