@@ -116,6 +116,12 @@ def test_calibrate_writes_a_weighted_posterior_and_a_scenario_of_its_means(tmp_p
         assert fold["uniform_log_score"] == pytest.approx(math.log(3))
         assert isinstance(fold["inside_10_90"], bool) and 0 <= fold["percentile"] <= 100
     assert "leave one case out" in printed
+    page = (out / "report.html").read_text()
+    for section in ("parameters", "marginals", "pairs", "checks", "cross-validation"):
+        assert f'id="{section}"' in page, section
+    assert "formation_2006</b> lacks: the outside shock of the Samarra bombing" in page
+    checks = json.loads((out / "calibration.json").read_text())["predictive_checks"]
+    assert [c["case"] for c in checks] == ["formation_2006", "formation_2014"]
     # the posterior drives a forecast: sim run --posterior on the calibrated scenario
     run_out = tmp_path / "run"
     posterior = str(out / "posterior.parquet")

@@ -508,6 +508,7 @@ POSTERIOR = "posterior.parquet"
 CALIBRATED = "calibrated.toml"
 SUMMARY = "calibration.json"
 CROSS_VALIDATION = "cross_validation.json"
+REPORT = "report.html"
 #: A posterior sd below this share of the prior's: the cases pin the parameter down.
 PINNED = 0.5
 

@@ -349,6 +349,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     }
     print(cal.format_fit(fitted))
     print(f"posterior in {out / cal.POSTERIOR}; point values in {out / cal.CALIBRATED}")
+    fresh = args.seed + 1_000_003  # the checks run on seeds no candidate ran on
+    draws = fitted.draws(DEFAULT_RUNS_PER_DRAW)
+    checks = [cal.score_left_out(c, draws, args.check_runs, fresh) for c in cases]
+    summary["predictive_checks"] = [c.as_dict() for c in checks]
+    rows = None
     if args.cross_validate:
         t0 = time.perf_counter()
         folds = cal.cross_validate(
@@ -363,6 +368,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                     "folds": [r.as_dict() for r in rows]})  # fmt: skip
         summary["cross_validation_seconds"] = round(seconds, 2)
     write_json(out / cal.SUMMARY, json.loads(json.dumps(summary, default=float)))
+    from sim.report.calibration import calibration_html  # matplotlib: only now
+
+    page = calibration_html(fitted, checks, rows, [c.name for c in cases],
+                            {c.name: c.prepared.case.lacks for c in cases})  # fmt: skip
+    write_atomic(out / cal.REPORT, page)
+    print(f"report in {out / cal.REPORT}")
     return 0
 
 

@@ -379,7 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--check-runs",
         type=count(high=1_000_000),
         default=400,
-        help="with --cross-validate: runs scoring a case left out (default 400)",
+        help="runs scoring each case under the posterior (its predictive check) and, with "
+        "--cross-validate, each case left out (default 400)",
     )
     p.add_argument(
         "--out",
