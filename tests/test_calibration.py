@@ -173,3 +173,24 @@ def test_bad_calibrate_input_is_one_line_and_exit_2(tmp_path, capsys, args, mess
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == [err] and message in err
     assert not (out / "posterior.parquet").exists()
+
+
+@needs_extra
+def test_an_interrupted_calibration_resumes_from_the_scores_it_saved(tmp_path):
+    from sim.analysis.calibration import behavioural_ranges, fit_importance, load_calibration_cases
+
+    cases = load_calibration_cases([C2014], runs=3, seed=4)
+    ranges = behavioural_ranges(cases)
+    store = tmp_path / "scores.json"
+    whole = fit_importance(cases, ranges, 10, 5, store=store)
+    saved = json.loads(store.read_text())
+    assert saved["scores"] == pytest.approx(list(whole.sample["distance"]))
+    # an interruption after five candidates: those five are read back, not run again
+    saved["scores"] = [100.0 + k for k in range(5)]
+    store.write_text(json.dumps(saved))
+    resumed = fit_importance(cases, ranges, 10, 5, store=store)
+    assert list(resumed.sample["distance"][:5]) == [100.0, 101.0, 102.0, 103.0, 104.0]
+    assert list(resumed.sample["distance"][5:]) == pytest.approx(list(whole.sample["distance"][5:]))
+    # another design (another seed) does not take them
+    other = fit_importance(cases, ranges, 10, 6, store=store)
+    assert not set(other.sample["distance"][:5]) & {100.0, 101.0}

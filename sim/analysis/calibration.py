@@ -298,27 +298,75 @@ def tempered_weights(losses: np.ndarray, share: float = ESS_SHARE) -> tuple[np.n
     return weights(low), low
 
 
+def _identity(cases: Sequence[CalibrationCase], ranges: Sequence[Range], candidates: int,
+              seed: int) -> dict[str, Any]:  # fmt: skip
+    """What must match for a calibration's scores to be reused: the cases (their scenarios'
+    hashes, records, runs), the ranges, the design."""
+    return {
+        "cases": [[str(c.prepared.path), c.prepared.experiment.scenario_hash,
+                   list(c.prepared.case.conditions), len(c.seeds)] for c in cases],
+        "ranges": [[r.key, r.low, r.high] for r in ranges],
+        "candidates": candidates,
+        "seed": seed,
+    }  # fmt: skip
+
+
+def _resumed(store: Path | None, identity: dict[str, Any]) -> list[float]:
+    """The scores a previous, interrupted calibration of the same design left (none if
+    there is no store, or it is another calibration's)."""
+    import json
+
+    if store is None or not store.is_file():
+        return []
+    try:
+        saved = json.loads(store.read_text())
+    except (OSError, ValueError):
+        return []
+    if saved.get("identity") != json.loads(json.dumps(identity)):
+        return []
+    return [float("inf") if x is None else float(x) for x in saved.get("scores", [])]
+
+
+def _save(store: Path | None, identity: dict[str, Any], scores: list[float]) -> None:
+    from sim.batch.outputs import write_json
+
+    if store is not None:
+        shown = [x if math.isfinite(x) else None for x in scores]
+        write_json(store, {"identity": identity, "scores": shown})
+
+
 def fit_importance(
     cases: Sequence[CalibrationCase],
     ranges: Sequence[Range],
     candidates: int,
     seed: int,
     progress: Callable[[str], None] | None = None,
+    store: Path | None = None,
 ) -> Fit:
     """Importance sampling of a Latin hypercube over the ranges (the uniform prior), each
-    candidate weighted by its tempered score (``tempered_weights``)."""
+    candidate weighted by its tempered score (``tempered_weights``). With ``store``, the
+    scores so far are saved there every tenth of the design, and a calibration of the same
+    design interrupted earlier resumes from them (the scores are a function of the
+    values, the cases and the seeds, so a resumed fit is the one an uninterrupted fit makes)."""
     from scipy.stats import qmc
 
     t0 = time.perf_counter()
     unit = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(candidates)
+    identity = _identity(cases, ranges, candidates, seed)
+    done = _resumed(store, identity)
+    if progress and done:
+        progress(f"resuming: {len(done)} of {candidates} candidates already scored")
     rows, losses = [], []
+    step = max(1, candidates // 10)
     for i, u in enumerate(unit):
         values = {
             r.key: r.value(r.low + x * (r.high - r.low)) for r, x in zip(ranges, u, strict=True)
         }
         rows.append(values)
-        losses.append(total_loss(cases, values))
-        if progress and (i + 1) % max(1, candidates // 10) == 0:
+        losses.append(done[i] if i < len(done) else total_loss(cases, values))
+        if (i + 1) % step == 0 and i >= len(done):
+            _save(store, identity, losses)
+        if progress and (i + 1) % step == 0:
             spent = time.perf_counter() - t0
             progress(f"candidate {i + 1}/{candidates}, {spent:.0f} s, about "
                      f"{spent / (i + 1) * (candidates - i - 1):.0f} s to go")  # fmt: skip
@@ -342,7 +390,8 @@ def fit(
 ) -> Fit:
     """The posterior by the settings' method."""
     if settings.method == "importance":
-        return fit_importance(cases, ranges, settings.candidates, settings.seed, progress)
+        store = db.with_name(db.stem + "_scores.json")
+        return fit_importance(cases, ranges, settings.candidates, settings.seed, progress, store)
     return fit_abc(cases, ranges, settings.population, settings.generations, settings.seed,
                    db, progress)  # fmt: skip
 

@@ -330,7 +330,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     chosen = cal.Settings(args.method, args.candidates, args.population, args.generations,
                           args.runs, args.seed)  # fmt: skip
-    fitted = cal.fit(cases, ranges, chosen, out / "abc.db", say)
+    fitted = cal.fit(cases, ranges, chosen, out / "fit.db", say)
     settings = chosen.as_dict()
     text = cal.calibrated_toml(fitted, base, out, cases, settings)
     write_atomic(out / cal.CALIBRATED, text)
