@@ -126,3 +126,11 @@ def test_a_batch_at_fixed_values_has_no_spread_section(tmp_path, capsys):
     report = tmp_path / "report.html"
     assert main(["report", str(a), "--out", str(report)]) == 0
     assert 'id="parameters"' not in report.read_text()
+
+
+def test_discovery_reads_a_batch_with_parameter_draws_as_a_sweep(tmp_path, capsys):
+    out, _ = run(tmp_path, "a", "--priors", "--runs-per-draw", "4")
+    capsys.readouterr()
+    assert main(["discover", str(out), "--outcome", "blocking_third"]) == 0
+    printed = capsys.readouterr().out
+    assert "(10 points;" in printed  # the draws are the points it relates the outcome to
