@@ -186,7 +186,7 @@ def test_an_interrupted_calibration_resumes_from_the_scores_it_saved(tmp_path):
     saved = json.loads(store.read_text())
     assert saved["scores"] == pytest.approx(list(whole.sample["distance"]))
     # an interruption after five candidates: those five are read back, not run again
-    saved["scores"] = [100.0 + k for k in range(5)]
+    saved["scores"] = [100.0 + k for k in range(5)] + [None] * 5
     store.write_text(json.dumps(saved))
     resumed = fit_importance(cases, ranges, 10, 5, store=store)
     assert list(resumed.sample["distance"][:5]) == [100.0, 101.0, 102.0, 103.0, 104.0]
@@ -194,3 +194,14 @@ def test_an_interrupted_calibration_resumes_from_the_scores_it_saved(tmp_path):
     # another design (another seed) does not take them
     other = fit_importance(cases, ranges, 10, 6, store=store)
     assert not set(other.sample["distance"][:5]) & {100.0, 101.0}
+
+
+@needs_extra
+def test_the_fit_is_the_same_on_two_workers_as_on_one():
+    from sim.analysis.calibration import behavioural_ranges, fit_importance, load_calibration_cases
+
+    cases = load_calibration_cases([C2006, C2014], runs=3, seed=4)
+    ranges = behavioural_ranges(cases)
+    one = fit_importance(cases, ranges, 40, 9, workers=1)
+    two = fit_importance(cases, ranges, 40, 9, workers=2)
+    pd.testing.assert_frame_equal(one.sample, two.sample)

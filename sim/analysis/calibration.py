@@ -265,6 +265,7 @@ class Settings:
     generations: int = 3  # ABC-SMC
     runs: int = 40
     seed: int = 18
+    workers: int = 1  # importance sampling: processes scoring candidates (same fit whatever)
 
     def as_dict(self) -> dict[str, Any]:
         shown = {"method": self.method, "runs": self.runs, "seed": self.seed}
@@ -311,28 +312,46 @@ def _identity(cases: Sequence[CalibrationCase], ranges: Sequence[Range], candida
     }  # fmt: skip
 
 
-def _resumed(store: Path | None, identity: dict[str, Any]) -> list[float]:
-    """The scores a previous, interrupted calibration of the same design left (none if
-    there is no store, or it is another calibration's)."""
+def _resumed(store: Path | None, identity: dict[str, Any], n: int) -> list[float | None]:
+    """The scores a previous, interrupted calibration of the same design left, by candidate
+    (None: not scored yet; all None if there is no store, or it is another calibration's)."""
     import json
 
+    empty: list[float | None] = [None] * n
     if store is None or not store.is_file():
-        return []
+        return empty
     try:
         saved = json.loads(store.read_text())
     except (OSError, ValueError):
-        return []
-    if saved.get("identity") != json.loads(json.dumps(identity)):
-        return []
-    return [float("inf") if x is None else float(x) for x in saved.get("scores", [])]
+        return empty
+    scores = saved.get("scores")
+    if saved.get("identity") != json.loads(json.dumps(identity)) or len(scores) != n:
+        return empty
+    return [None if x is None else float(x) for x in scores]  # "inf" reads as inf
 
 
-def _save(store: Path | None, identity: dict[str, Any], scores: list[float]) -> None:
+def _save(store: Path | None, identity: dict[str, Any], scores: list[float | None]) -> None:
     from sim.batch.outputs import write_json
 
     if store is not None:
-        shown = [x if math.isfinite(x) else None for x in scores]
+        shown = [x if x is None or math.isfinite(x) else "inf" for x in scores]
         write_json(store, {"identity": identity, "scores": shown})
+
+
+#: The cases a worker process scores candidates on, installed once by the pool's initializer.
+_CASES: list[CalibrationCase] = []
+#: Candidates a task: about a second of work, so a task's overhead is nothing.
+CHUNK = 16
+
+
+def install_cases(cases: Sequence[CalibrationCase]) -> None:
+    global _CASES
+    _CASES = list(cases)
+
+
+def score_chunk(chunk: list[tuple[int, dict[str, float]]]) -> list[tuple[int, float]]:
+    """A worker's task: the scores of (index, values) candidates."""
+    return [(i, total_loss(_CASES, values)) for i, values in chunk]
 
 
 def fit_importance(
@@ -342,35 +361,57 @@ def fit_importance(
     seed: int,
     progress: Callable[[str], None] | None = None,
     store: Path | None = None,
+    workers: int = 1,
 ) -> Fit:
     """Importance sampling of a Latin hypercube over the ranges (the uniform prior), each
-    candidate weighted by its tempered score (``tempered_weights``). With ``store``, the
+    candidate weighted by its tempered score (``tempered_weights``), scored on ``workers``
+    processes (the batch engine's fork pool, ``sim.batch.pool``). With ``store``, the
     scores so far are saved there every tenth of the design, and a calibration of the same
-    design interrupted earlier resumes from them (the scores are a function of the
-    values, the cases and the seeds, so a resumed fit is the one an uninterrupted fit makes)."""
+    design interrupted earlier resumes from them. A score is a function of the values, the
+    cases and the seeds, so the fit is the same whatever the workers or interruptions."""
     from scipy.stats import qmc
+
+    from sim.batch.pool import run_pool
+    from sim.engine.replicates import warm_up
 
     t0 = time.perf_counter()
     unit = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(candidates)
     identity = _identity(cases, ranges, candidates, seed)
-    done = _resumed(store, identity)
-    if progress and done:
-        progress(f"resuming: {len(done)} of {candidates} candidates already scored")
-    rows, losses = [], []
+    losses = _resumed(store, identity, candidates)
+    before = sum(x is not None for x in losses)
+    if progress and before:
+        progress(f"resuming: {before} of {candidates} candidates already scored")
+    rows = [
+        {r.key: r.value(r.low + x * (r.high - r.low)) for r, x in zip(ranges, u, strict=True)}
+        for u in unit
+    ]
+    todo = [(i, rows[i]) for i in range(candidates) if losses[i] is None]
     step = max(1, candidates // 10)
-    for i, u in enumerate(unit):
-        values = {
-            r.key: r.value(r.low + x * (r.high - r.low)) for r, x in zip(ranges, u, strict=True)
-        }
-        rows.append(values)
-        losses.append(done[i] if i < len(done) else total_loss(cases, values))
-        if (i + 1) % step == 0 and i >= len(done):
+    scored = [before]
+
+    def consume(results: list[tuple[int, float]]) -> None:
+        last = scored[0]
+        for i, loss in results:
+            losses[i] = loss
+        scored[0] += len(results)
+        if scored[0] // step > last // step or scored[0] == candidates:
             _save(store, identity, losses)
-        if progress and (i + 1) % step == 0:
-            spent = time.perf_counter() - t0
-            progress(f"candidate {i + 1}/{candidates}, {spent:.0f} s, about "
-                     f"{spent / (i + 1) * (candidates - i - 1):.0f} s to go")  # fmt: skip
-    scores = np.array(losses)
+            if progress:
+                spent = time.perf_counter() - t0
+                rate = (scored[0] - before) / spent if spent > 0 else 0.0
+                left = (candidates - scored[0]) / rate if rate else 0.0
+                progress(f"candidate {scored[0]}/{candidates}, {spent:.0f} s, about "
+                         f"{left:.0f} s to go")  # fmt: skip
+
+    chunks = [todo[k : k + CHUNK] for k in range(0, len(todo), CHUNK)]
+    if workers == 1 or len(chunks) < 2:
+        install_cases(cases)
+        for chunk in chunks:
+            consume(score_chunk(chunk))
+    else:
+        warm_up(cases[0].scenario({}))  # compiled once here; the forked workers inherit it
+        run_pool(chunks, score_chunk, consume, workers, install_cases, (list(cases),))
+    scores = np.array([float("inf") if x is None else x for x in losses])
     weights, lam = tempered_weights(scores)
     sample = pd.DataFrame(rows)
     sample["weight"] = weights
@@ -391,7 +432,8 @@ def fit(
     """The posterior by the settings' method."""
     if settings.method == "importance":
         store = db.with_name(db.stem + "_scores.json")
-        return fit_importance(cases, ranges, settings.candidates, settings.seed, progress, store)
+        return fit_importance(cases, ranges, settings.candidates, settings.seed, progress, store,
+                              settings.workers)  # fmt: skip
     return fit_abc(cases, ranges, settings.population, settings.generations, settings.seed,
                    db, progress)  # fmt: skip
 

@@ -328,8 +328,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     say(f"calibrating {len(ranges)} behavioural parameters to {len(cases)} case(s)")
     out.mkdir(parents=True, exist_ok=True)
+    from sim.batch.runner import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
     chosen = cal.Settings(args.method, args.candidates, args.population, args.generations,
-                          args.runs, args.seed)  # fmt: skip
+                          args.runs, args.seed, workers)  # fmt: skip
     fitted = cal.fit(cases, ranges, chosen, out / "fit.db", say)
     settings = chosen.as_dict()
     text = cal.calibrated_toml(fitted, base, out, cases, settings)

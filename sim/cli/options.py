@@ -364,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=seed, default=18, help="seed, 0 to 2**63-1 (default 18)")
     p.add_argument(
+        "--workers",
+        type=count(high=4096),
+        default=None,
+        help=f"importance: worker processes scoring candidates (default: all cores, {cores()} "
+        "here); the fit is the same whatever the number",
+    )
+    p.add_argument(
         "--base",
         type=path_text,
         default="scenarios/baseline.toml",
