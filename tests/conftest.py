@@ -51,9 +51,10 @@ def plant_failures(monkeypatch, fail) -> None:
 
     real = sim.engine.replicates.simulate_runs
 
-    def fragile(world, start, seeds, out):
+    def fragile(*args):
+        seeds = args[-2]  # simulate_runs(..., seeds, out)
         for seed in seeds:
             fail(int(seed))
-        return real(world, start, seeds, out)
+        return real(*args)
 
     monkeypatch.setattr(sim.engine.replicates, "simulate_runs", fragile)

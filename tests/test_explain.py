@@ -13,10 +13,9 @@ from conftest import BASELINE, run_cli
 import sim
 from sim.batch.experiment import prepare
 from sim.batch.runner import run_batch
-from sim.engine.enums import EventKind, Stage
+from sim.engine.assembly import EVENT_NAMES, new_state, world_for
+from sim.engine.enums import Stage
 from sim.engine.events import MARGIN_TERMS
-from sim.engine.state import new_state
-from sim.engine.world import world_for
 from sim.mesa.model import FormationModel
 
 SEEDS = range(12)
@@ -36,8 +35,8 @@ def batch(tmp_path_factory):
 
 def test_batches_keep_no_log_and_single_runs_do():
     compiled = world_for(sim.load_scenario(BASELINE))
-    assert len(new_state(compiled.ref, compiled.start).event_codes) == 0
-    assert len(new_state(compiled.ref, compiled.start, True).event_codes) > 0
+    assert len(new_state(compiled.world, compiled.start).event_codes) == 0
+    assert len(new_state(compiled.world, compiled.start, True).event_codes) > 0
 
 
 def test_recording_events_changes_nothing_in_the_run(runs):
@@ -52,7 +51,7 @@ def test_the_events_agree_with_the_runs_outcomes(runs):
     for model in runs:
         row, events = model.outcome(), model.events
         kinds = Counter(e.kind for e in events)
-        formed = [e for e in events if e.kind == EventKind.GOVERNMENT_FORMED]
+        formed = [e for e in events if e.kind == "government_formed"]
         assert len(formed) == (1 if row["formed"] else 0)
         if formed:
             assert formed[0].week == row["weeks_to_government"]
@@ -62,16 +61,16 @@ def test_the_events_agree_with_the_runs_outcomes(runs):
             )
         president = [
             e for e in events
-            if e.kind == EventKind.SESSION and e.values["stage"] == Stage.PRESIDENT
+            if e.kind == "session" and e.values["stage"] == Stage.PRESIDENT
         ]  # fmt: skip
         assert len(president) == row["president_sessions"]
         assert sum(not e.values["quorum_met"] for e in president) == row["president_failures"]
-        assert kinds[EventKind.NOMINEE_CHARGED] == row["nominees"]
-        assert kinds[EventKind.BLOC_SWITCH] == row["bloc_switches"]
-        assert kinds[EventKind.ATTACK] == row["incumbent_attacks"]
-        attacks = [e.week for e in events if e.kind == EventKind.ATTACK]
+        assert kinds["nominee_charged"] == row["nominees"]
+        assert kinds["bloc_switch"] == row["bloc_switches"]
+        assert kinds["attack"] == row["incumbent_attacks"]
+        attacks = [e.week for e in events if e.kind == "attack"]
         assert row["incumbent_attack_weeks"] == attacks  # one entry per strike, in order
-        dead = sum(e.values["dead"] for e in events if e.kind == EventKind.CASUALTIES)
+        dead = sum(e.values["dead"] for e in events if e.kind == "casualties")
         assert dead == row["casualties"]
 
 
@@ -82,7 +81,7 @@ def test_rung_changes_replay_every_actors_ladder(runs):
         levels = np.array(model.compiled.start.levels, dtype=int)
         first = model.compiled.world.clock.start_week
         series = model.outcome()["escalation_by_week"]
-        changes = [e for e in model.events if e.kind == EventKind.RUNG_CHANGE]
+        changes = [e for e in model.events if e.kind == "rung_change"]
         for t, top in enumerate(series):
             week = first + t
             for e in changes:
@@ -96,7 +95,7 @@ def test_rung_changes_replay_every_actors_ladder(runs):
 
 
 def test_each_answer_carries_the_terms_that_sum_to_its_margin(runs):
-    answers = [e for m in runs for e in m.events if e.kind == EventKind.ANSWER]
+    answers = [e for m in runs for e in m.events if e.kind == "answer"]
     assert len(answers) > 100
     for e in answers:
         total = sum(e.values[t] for t in MARGIN_TERMS)
@@ -129,7 +128,7 @@ def test_sim_explain_json(batch):
     data = json.loads(result.stdout)
     assert data["run_id"] == 3 and data["matches_table"] is True
     assert {"events", "series", "why"} <= set(data)
-    assert data["events"][0]["kind"] in {k.name.lower() for k in EventKind}
+    assert data["events"][0]["kind"] in EVENT_NAMES
     assert set(data["series"]) >= {"week", "grievance", "rung"}
 
 

@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.engine.assembly import new_state, world_for
 from sim.engine.enums import SHARING_ISSUE
 from sim.engine.processes import blocs, escalation, grievance
 from sim.engine.rules import bargaining, constitution, patrons
-from sim.engine.state import new_state
-from sim.engine.world import seat_loss_grievance, world_for
+from sim.engine.world import seat_loss_grievance
 from sim.scenario.loading import load_scenario
 from tests.conftest import BASELINE
 
 COMPILED = world_for(load_scenario(BASELINE))
 WORLD, REF = COMPILED.world, COMPILED.ref
 ROW = {name: i for i, name in enumerate(COMPILED.names)}
-STATE = new_state(REF, COMPILED.start)  # a run at its start: every list holds its seats
+STATE = new_state(WORLD, COMPILED.start)  # a run at its start: every list holds its seats
 LADDER = WORLD.escalation._replace(
     thresholds=(0.15, 0.3, 0.5, 0.7, 0.9),
     slope=12.0,

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.engine.assembly import State, state_ref
 from sim.engine.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind, Stage
 from sim.engine.processes import blocs, sessions
-from sim.engine.state import State, state_ref
 from sim.engine.streams import uniform
+from sim.engine.week import PROCESSES
 from sim.mesa.agents import Faction
 from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import load_scenario, resolve_raw, validate
@@ -22,6 +23,9 @@ from tests.conftest import BASELINE, SCENARIOS
 
 BASE = load_scenario(BASELINE)
 RAW, _ = resolve_raw(BASELINE)
+
+#: each process's key in a run's streams, by stream name
+KEY = {p.stream: k for k, p in enumerate(PROCESSES)}
 
 
 def outcome(scenario, seed):
@@ -139,15 +143,20 @@ def seats_present(model, before: State, president: bool) -> float:
     copy = State(*(a.copy() for a in before))
     handle = state_ref(copy)
     copy.run[0]["week"] += 1
-    blocs.step(ref, handle, streams.blocs)
+    blocs.step(ref, handle, streams[KEY["blocs"]])
     rules = model.scenario.parliament
     if president:
         week = int(copy.run[0]["week"])
-        assert uniform(streams.sessions, week, sessions.CONVENED, 0) < rules.session_probability
-        return sessions.attendance(
-            ref, handle, streams.sessions, True, rules.president_quorum, False
+        assert (
+            uniform(streams[KEY["sessions"]], week, sessions.CONVENED, 0)
+            < rules.session_probability
         )
-    return sessions.attendance(ref, handle, streams.sessions, False, rules.speaker_majority, True)
+        return sessions.attendance(
+            ref, handle, streams[KEY["sessions"]], True, rules.president_quorum, False
+        )
+    return sessions.attendance(
+        ref, handle, streams[KEY["sessions"]], False, rules.speaker_majority, True
+    )
 
 
 def check_step(model, before: State) -> None:

@@ -1,39 +1,32 @@
 """The weekly processes declare what they do, and the declarations are checked against the
-code: ``sim.engine.week.PROCESSES`` lists the steps ``one_week`` calls, in its order;
-each process's ``reads`` and ``writes`` cover the ``State`` fields (``run.X`` for the run
-record) its step touches, in its module and in every function of ``sim`` it calls with the
-state; its ``parameters`` are the scenario sections it reads from the World; its ``name``
-is its random stream. The checks read the source (``ast``), so they hold for every branch,
-taken or not."""
+code: ``sim.engine.week.PROCESSES`` lists the steps ``one_week`` calls, in its order, each
+with its own stream; each process owns the state it declares (``state``) and names what it
+touches of the others' (``reads`` and ``writes``, ``run.X`` for the run record), checked
+against its step, in its module and in every function of ``sim`` it calls with the state;
+its ``parameters`` are the scenario tables it reads from the World. The checks read the
+source (``ast``), so they hold for every branch, taken or not."""
 
 from __future__ import annotations
 
 import ast
 import importlib
 import inspect
-import sys
 import textwrap
 from functools import cache
-from types import ModuleType
 
 import pytest
 
-import sim.engine.week
-from sim.engine.processes import Process
-from sim.engine.state import RUN, State
-from sim.engine.streams import Streams
-from sim.engine.week import NO_STREAM, PROCESSES, one_week
-from sim.engine.world import World
+from sim.engine.assembly import OWNERS, RUN, SECTIONS, State, World
+from sim.engine.declare import Process, RunField
+from sim.engine.week import PROCESSES, one_week
 
 STATE, RUN_RECORD, RUN_ARRAY, WORLD = "state", "run", "run-array", "world"
-SECTIONS = {"clock", "parliament", "bargaining", "grievance", "escalation", "governance",
-            "incumbent", "walk_out"}  # fmt: skip
 FIELDS = set(State._fields) - {"run"}
 RUN_FIELDS = set(RUN.names)
 
 
-def module_of(process: type[Process]) -> ModuleType:
-    return sys.modules[process.__module__]
+def owned(process: type[Process]) -> set[str]:
+    return {("run." if isinstance(f, RunField) else "") + f.name for f in process.state}
 
 
 # --------------------------------------------------------------------------- the order
@@ -53,25 +46,25 @@ def week_calls() -> list[tuple[str, ast.expr]]:
 
 
 def test_processes_lists_the_steps_of_one_week_in_its_order():
+    import sim.engine.week
+
     calls = week_calls()
-    assert [m for m, _ in calls] == [module_of(p).__name__.rsplit(".", 1)[1] for p in PROCESSES]
-    for (name, stream), process in zip(calls, PROCESSES, strict=True):
+    assert [m for m, _ in calls] == [p.__module__.rsplit(".", 1)[1] for p in PROCESSES]
+    for k, ((name, stream), process) in enumerate(zip(calls, PROCESSES, strict=True)):
         module = getattr(sim.engine.week, name)
-        assert module is module_of(process)
+        assert module.__name__ == process.__module__
         assert process.step is module.step, f"{process.__name__}.step is its module's step"
-        # each step gets its own stream, the one its class names
-        if process.name:
-            assert ast.unparse(stream) == f"streams.{process.name}"
-        else:
-            assert ast.unparse(stream) == "NO_STREAM" and NO_STREAM == 0
+        # the k-th step gets the k-th key: the stream its class names (STREAM_TAGS)
+        assert ast.unparse(stream) == f"keys[{k}]"
 
 
 def test_every_process_declares_itself_with_known_names():
     for process in PROCESSES:
         assert issubclass(process, Process)
-        assert process.name == "" or process.name in Streams._fields, process
         assert set(process.parameters) <= set(World._fields), process
-        assert set(process.parameters) <= SECTIONS, process
+        assert set(process.parameters) <= set(SECTIONS), process
+        if process.section is not None:
+            assert process.section.name in process.parameters, "it reads its own table"
         for field in (*process.reads, *process.writes):
             if field.startswith("run."):
                 assert field[4:] in RUN_FIELDS, f"{process.__name__}: {field}"
@@ -79,9 +72,16 @@ def test_every_process_declares_itself_with_known_names():
                 assert field in FIELDS, f"{process.__name__}: {field}"
         assert len(set(process.reads)) == len(process.reads), process
         assert len(set(process.writes)) == len(process.writes), process
-    # every stream is some process's, and no two processes share one
-    named = [p.name for p in PROCESSES if p.name]
-    assert sorted(named) == sorted(Streams._fields)
+        assert not owned(process) & set(process.reads + process.writes), (
+            f"{process.__name__} lists its own state among the others'"
+        )
+    named = [p.stream for p in PROCESSES if p.stream]
+    assert len(set(named)) == len(named), "no two processes share a stream"
+
+
+def test_every_piece_of_state_has_one_owner():
+    declared = [f.name for _, fields in OWNERS for f in fields]
+    assert sorted(declared) == sorted([*FIELDS, *RUN_FIELDS])
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -234,9 +234,10 @@ def touches(process: type[Process]) -> Touches:
 def test_declared_reads_and_writes_cover_what_the_step_touches(process):
     found = touches(process)
     assert found.reads or found.writes, "the analysis sees the step's state"
-    undeclared_writes = found.writes - set(process.writes)
+    own = owned(process)
+    undeclared_writes = found.writes - set(process.writes) - own
     assert not undeclared_writes, f"{process.__name__} writes {sorted(undeclared_writes)}"
-    undeclared_reads = found.reads - set(process.reads) - set(process.writes)
+    undeclared_reads = found.reads - set(process.reads) - set(process.writes) - own
     assert not undeclared_reads, f"{process.__name__} reads {sorted(undeclared_reads)}"
     # and nothing is declared that the step does not touch
     idle = set(process.reads) - found.reads - found.writes
@@ -273,4 +274,6 @@ def test_sim_processes_prints_the_week_in_order(capsys):
     positions = [out.index(f"{k}. {p.__name__} (") for k, p in enumerate(PROCESSES, 1)]
     assert positions == sorted(positions)
     for process in PROCESSES:
-        assert ", ".join(process.writes) in out
+        assert f"random stream: {process.stream or '(draws none)'}" in out
+        for field in process.state:
+            assert field.name in out

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.engine.streams import Streams, binomial, normal, poisson, run_streams, streams_for, uniform
+from sim.engine.assembly import STREAM_TAGS, streams_for
+from sim.engine.streams import binomial, normal, poisson, stream_tag, uniform
+from sim.engine.week import PROCESSES
 
-KEY = run_streams(20211107).sessions
+SESSIONS = [p.stream for p in PROCESSES].index("sessions")
+BLOCS = [p.stream for p in PROCESSES].index("blocs")
+KEY = streams_for(20211107)[SESSIONS]
 N = 100_000
 
 
@@ -55,10 +59,10 @@ def test_draws_for_different_actors_weeks_slots_and_keys_are_uncorrelated():
         "next slot": grid(lambda w, a: uniform(KEY, w, 1, a), weeks=50, actors=400),
         "next index": grid(lambda w, a: uniform(KEY, w, 0, a, 1), weeks=50, actors=400),
         "another process": grid(
-            lambda w, a: uniform(run_streams(20211107).blocs, w, 0, a), weeks=50, actors=400
+            lambda w, a: uniform(streams_for(20211107)[BLOCS], w, 0, a), weeks=50, actors=400
         ),
         "another seed": grid(
-            lambda w, a: uniform(run_streams(20211108).sessions, w, 0, a), weeks=50, actors=400
+            lambda w, a: uniform(streams_for(20211108)[SESSIONS], w, 0, a), weeks=50, actors=400
         ),
     }
     for what, other in neighbours.items():
@@ -119,9 +123,20 @@ def test_draws_are_pure_functions_of_their_arguments():
 
 
 def test_each_run_and_process_has_its_own_key():
-    a, b = run_streams(1), run_streams(2)
-    assert isinstance(a, Streams) and all(isinstance(k, np.uint64) for k in a)
-    assert len(set(a)) == len(Streams._fields), "one key per process"
-    assert not set(a) & set(b), "another seed, other keys"
-    assert run_streams(1) == a, "the same seed, the same keys"
-    assert tuple(int(k) for k in streams_for(1)) == tuple(int(k) for k in a)
+    a, b = streams_for(1), streams_for(2)
+    assert a.dtype == np.uint64 and len(a) == len(PROCESSES)
+    drawing = [k for k, p in enumerate(PROCESSES) if p.stream]
+    assert len({int(a[k]) for k in drawing}) == len(drawing), "one key per process"
+    assert not set(a.tolist()) & set(b.tolist()), "another seed, other keys"
+    assert np.array_equal(streams_for(1), a), "the same seed, the same keys"
+
+
+def test_a_streams_key_depends_on_its_name_alone():
+    """A key is the seed's root mixed with the stream's name: reordering the week or adding
+    a process moves no other process's numbers."""
+    assert [int(t) for t in STREAM_TAGS] == [int(stream_tag(p.stream)) for p in PROCESSES]
+    alone = streams_for(7)[SESSIONS]
+    from sim.engine.streams import stream_keys
+
+    again = stream_keys(7, np.array([stream_tag("new"), stream_tag("sessions")], np.uint64))
+    assert again[1] == alone

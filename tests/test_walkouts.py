@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engine.enums import Community, EventKind, PMKind, SeatRule
+from sim.engine.enums import Community, PMKind, SeatRule
 from sim.engine.events import MARGIN_TERMS
 from sim.engine.processes import walkouts
 from sim.engine.rules import bargaining
@@ -104,7 +104,7 @@ def test_a_list_that_walks_out_keeps_its_gun_and_its_street():
         model = FormationModel(scenario, seed=seed, record_series=False, record_events=True)
         model.run()
         events = model.events
-        out = [e for e in events if e.kind == EventKind.WALK_OUT]
+        out = [e for e in events if e.kind == "walk_out"]
         if not out:
             continue
         walk = out[0]
@@ -113,7 +113,7 @@ def test_a_list_that_walks_out_keeps_its_gun_and_its_street():
         later = [
             e
             for e in events
-            if e.kind == EventKind.RUNG_CHANGE and e.actors[0] == who and e.week > walk.week
+            if e.kind == "rung_change" and e.actors[0] == who and e.week > walk.week
         ]
         checked += bool(later)
         if checked >= 3:
@@ -155,9 +155,7 @@ def test_an_armed_group_without_seats_escalates_attacks_and_never_governs():
         model = FormationModel(scenario, seed=seed, record_series=False, record_events=True)
         model.run()
         row = model.compiled.names.index("rocket_cells")
-        attacks += sum(
-            e.kind == EventKind.ATTACK and e.actors[0] == "rocket_cells" for e in model.events
-        )
+        attacks += sum(e.kind == "attack" and e.actors[0] == "rocket_cells" for e in model.events)
         assert model.state.seats[row] == 0 and not model.state.government[row]
         assert model.state.bloc_of[row] == -1
     assert attacks > 0

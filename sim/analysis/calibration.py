@@ -47,6 +47,14 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.analysis.backtest import NO_GOVERNMENT, TYPES, PreparedCase, brier, load_case
+from sim.analysis.settings import (
+    CALIBRATION_CANDIDATES,
+    CALIBRATION_GENERATIONS,
+    CALIBRATION_METHODS,
+    CALIBRATION_POPULATION,
+    CALIBRATION_RUNS,
+    CALIBRATION_SEED,
+)
 from sim.batch.experiment import run_seed
 from sim.batch.outputs import ResultsError
 from sim.engine.replicates import run_points
@@ -248,7 +256,7 @@ class Fit:
 
 #: The calibration's methods (benchmarks/README.md, "Calibration: the prototype that chose
 #: the method", measured both): importance sampling is the default.
-METHODS = ("importance", "abc")
+METHODS = CALIBRATION_METHODS
 #: Importance sampling's weights are exp(-lambda * score), lambda at most 1 and lowered
 #: until the weights' effective sample size is at least this share of the candidates.
 ESS_SHARE = 0.1
@@ -258,13 +266,12 @@ ESS_SHARE = 0.1
 class Settings:
     """How a calibration searches: the method, its size, runs a case a candidate, seed."""
 
-    method: str = "importance"
-    # the defaults finish on the project's 2-core VM in about half a minute a fit
-    candidates: int = 1000  # importance sampling: Latin hypercube points
-    population: int = 40  # ABC-SMC: particles a generation
-    generations: int = 3  # ABC-SMC
-    runs: int = 40
-    seed: int = 18
+    method: str = CALIBRATION_METHODS[0]
+    candidates: int = CALIBRATION_CANDIDATES  # importance sampling: Latin hypercube points
+    population: int = CALIBRATION_POPULATION  # ABC-SMC: particles a generation
+    generations: int = CALIBRATION_GENERATIONS  # ABC-SMC
+    runs: int = CALIBRATION_RUNS
+    seed: int = CALIBRATION_SEED
     workers: int = 1  # importance sampling: processes scoring candidates (same fit whatever)
 
     def as_dict(self) -> dict[str, Any]:
@@ -430,6 +437,8 @@ def fit(
     progress: Callable[[str], None] | None = None,
 ) -> Fit:
     """The posterior by the settings' method."""
+    if settings.method not in METHODS:
+        raise ResultsError(f"calibration method {settings.method!r}: allowed {', '.join(METHODS)}")
     if settings.method == "importance":
         store = db.with_name(db.stem + "_scores.json")
         return fit_importance(cases, ranges, settings.candidates, settings.seed, progress, store,

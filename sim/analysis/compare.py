@@ -58,6 +58,7 @@ from scipy import stats
 
 from sim.analysis.gamson import SHARE_COLUMNS
 from sim.analysis.labels import NO_GOVERNMENT, NO_PARTY
+from sim.analysis.settings import CORRECTIONS, NUMERIC_TESTS
 from sim.analysis.statistics import (
     QUANTILES,
     bootstrap,
@@ -88,8 +89,6 @@ NUMERIC = {
 }
 RUN_COLUMNS = ["run_id", "seed", *CATEGORICAL, *NUMERIC, "error"]
 SERIES = ["escalation_by_week", "grievance_by_week"]  # for the report's fan charts
-CORRECTIONS = ("holm", "bh")
-NUMERIC_TESTS = ("mannwhitney", "ks")
 
 
 class CompareError(Exception):

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine.enums import EscalationLevel, EventKind, Stage
+from sim.engine.assembly import Scenario
+from sim.engine.enums import EscalationLevel, Stage
 from sim.engine.events import ACCEPTS, MARGIN_TERMS, REFUSES, STAYS_AWAY, Event, rung_name
-from sim.engine.schema import Scenario
 from sim.scenario.loading import ScenarioError, load_scenario, validate
 
 
@@ -163,10 +163,10 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the story
 #: Events the timeline shows as they are; answers and casualties are summarised per week.
 _SHOWN = {
-    EventKind.PARLIAMENT_SITS, EventKind.OFFER_PLANNED, EventKind.SESSION,
-    EventKind.PRESIDENT_ELECTED, EventKind.NOMINEE_CHARGED, EventKind.CONFIDENCE_VOTE,
-    EventKind.NOMINEE_FAILED, EventKind.GOVERNMENT_FORMED, EventKind.RUNG_CHANGE,
-    EventKind.ATTACK, EventKind.PMF_MOVE, EventKind.WALK_OUT,
+    "parliament_sits", "offer_planned", "session",
+    "president_elected", "nominee_charged", "confidence_vote",
+    "nominee_failed", "government_formed", "rung_change",
+    "attack", "pmf_move", "walk_out",
 }  # fmt: skip
 
 
@@ -182,7 +182,7 @@ def _refusals(week: list[Event]) -> list[Event]:
     refusals in the cabinet talks."""
     return [
         e for e in week
-        if e.kind == EventKind.ANSWER and e.values["answer"] in (STAYS_AWAY, REFUSES)
+        if e.kind == "answer" and e.values["answer"] in (STAYS_AWAY, REFUSES)
     ]  # fmt: skip
 
 
@@ -203,19 +203,19 @@ def timeline(ex: Explanation) -> str:
     for week, events in sorted(_by_week(ex.events).items()):
         shown = [e.text for e in events if e.kind in _SHOWN]
         kinds = {e.kind for e in events}
-        if kinds & {EventKind.SESSION, EventKind.CONFIDENCE_VOTE, EventKind.NOMINEE_FAILED}:
+        if kinds & {"session", "confidence_vote", "nominee_failed"}:
             against = _refusals(events)
             if against:
                 names = ", ".join(f"{e.actors[0]} ({_main_term(e)})" for e in against[:6])
                 more = f" and {len(against) - 6} more" if len(against) > 6 else ""
-                verb = "stayed away" if EventKind.SESSION in kinds else "refused"
+                verb = "stayed away" if "session" in kinds else "refused"
                 shown.append(f"{verb}: {names}{more}")
-        switches = [e for e in events if e.kind == EventKind.BLOC_SWITCH]
+        switches = [e for e in events if e.kind == "bloc_switch"]
         if switches:
             shown.append(
                 f"{len(switches)} bloc move(s): " + "; ".join(e.text for e in switches[:3])
             )
-        dead = sum(e.values["dead"] for e in events if e.kind == EventKind.CASUALTIES)
+        dead = sum(e.values["dead"] for e in events if e.kind == "casualties")
         if dead:
             shown.append(f"{dead:.0f} killed in the week's violence")
         if shown:
@@ -227,25 +227,25 @@ def timeline(ex: Explanation) -> str:
 def _government_story(ex: Explanation) -> str:
     row, events = ex.row, ex.events
     if not row.get("formed"):
-        failed = [e for e in events if e.kind == EventKind.SESSION and not e.values["quorum_met"]]
+        failed = [e for e in events if e.kind == "session" and not e.values["quorum_met"]]
         stage = "the speaker's or president's sessions" if failed else "the cabinet talks"
         reasons = Counter(_main_term(e) for e in events if e in _refusals(events))
         cause = f", mostly on {reasons.most_common(1)[0][0]}" if reasons else ""
         end = row.get("final_week")
         return f"No government formed by week {end}: the contest stalled at {stage}{cause}."
-    formed = next(e for e in events if e.kind == EventKind.GOVERNMENT_FORMED)
-    vote = [e for e in events if e.kind == EventKind.CONFIDENCE_VOTE and e.week == formed.week]
-    answers = [e for e in events if e.kind == EventKind.ANSWER and e.week == formed.week]
+    formed = next(e for e in events if e.kind == "government_formed")
+    vote = [e for e in events if e.kind == "confidence_vote" and e.week == formed.week]
+    answers = [e for e in events if e.kind == "answer" and e.week == formed.week]
     yes = [e for e in answers if e.values["answer"] == ACCEPTS]
     pulled = Counter(_best_term(e) for e in yes)
     no = [e for e in answers if e.values["answer"] == REFUSES]
     held = Counter(_main_term(e) for e in no)
     held_sessions = [
-        e for e in events if e.kind == EventKind.SESSION and e.values["stage"] == Stage.PRESIDENT
+        e for e in events if e.kind == "session" and e.values["stage"] == Stage.PRESIDENT
     ]
     sessions = len(held_sessions)
     failures = sum(1 for e in held_sessions if not e.values["quorum_met"])
-    nominees = sum(1 for e in events if e.kind == EventKind.NOMINEE_CHARGED)
+    nominees = sum(1 for e in events if e.kind == "nominee_charged")
     text = f"{formed.text[0].upper()}{formed.text[1:]} in week {formed.week}"
     if vote:
         text += f", with {vote[-1].values['yes']:.0f} votes"
@@ -269,7 +269,7 @@ def _escalation_story(ex: Explanation) -> str:
     top = int(ex.row.get("max_escalation") or 0)
     climbs = [
         e for e in ex.events
-        if e.kind == EventKind.RUNG_CHANGE
+        if e.kind == "rung_change"
         and e.values["to_rung"] == top and e.values["from_rung"] < top
     ]  # fmt: skip
     name = f"{top} ({rung_name(top)})"
@@ -300,7 +300,7 @@ def _escalation_story(ex: Explanation) -> str:
     if len(climbs) > 1:
         text += f" {reached} reached it in all."
     if top >= EscalationLevel.TARGETED_ATTACKS:
-        attacks = [e for e in ex.events if e.kind == EventKind.ATTACK]
+        attacks = [e for e in ex.events if e.kind == "attack"]
         if attacks:
             text += f" There were {len(attacks)} attack(s) on the incumbent."
     return text + context
@@ -308,9 +308,9 @@ def _escalation_story(ex: Explanation) -> str:
 
 #: Events that can set off a climb, named as its context.
 _CONTEXT = {
-    EventKind.CASUALTIES, EventKind.SESSION, EventKind.GOVERNMENT_FORMED, EventKind.PMF_MOVE,
-    EventKind.NOMINEE_FAILED, EventKind.ATTACK, EventKind.CONFIDENCE_VOTE, EventKind.WALK_OUT,
-    EventKind.RUNG_CHANGE,
+    "casualties", "session", "government_formed", "pmf_move",
+    "nominee_failed", "attack", "confidence_vote", "walk_out",
+    "rung_change",
 }  # fmt: skip
 
 

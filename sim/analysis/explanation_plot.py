@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from sim.engine.enums import EscalationLevel, EventKind
+from sim.engine.enums import EscalationLevel
 from sim.engine.events import Event
 
 
@@ -41,11 +41,11 @@ def plot_run(ex: Explanation, path: Path) -> Path:
         bottom.step(weeks, rung[name], where="post", label=label, lw=1.4)
     bottom.step(weeks, ex.series["street_rung"], where="post", label="the street", c="k", ls=":")
     marks = {
-        EventKind.SESSION: ("tab:gray", "session"),
-        EventKind.CONFIDENCE_VOTE: ("tab:green", "confidence vote"),
-        EventKind.GOVERNMENT_FORMED: ("tab:red", "government formed"),
+        "session": ("tab:gray", "session"),
+        "confidence_vote": ("tab:green", "confidence vote"),
+        "government_formed": ("tab:red", "government formed"),
     }
-    seen: set[EventKind] = set()
+    seen: set[str] = set()
     for e in ex.events:
         if e.kind in marks:
             colour, label = marks[e.kind]

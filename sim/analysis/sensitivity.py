@@ -36,6 +36,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from sim.analysis.safe_text import plain
+from sim.analysis.settings import DEFAULT_SAMPLES, SENSITIVITY_METHODS
 from sim.batch.experiment import prepare
 from sim.batch.outputs import ResultsError, write_json
 from sim.batch.results import load_results
@@ -45,7 +46,7 @@ from sim.scenario.loading import ScenarioError, resolve_raw, validate
 from sim.scenario.ranges import Range, parse_ranges, select
 from sim.scenario.sweep import check_design_size
 
-METHODS = ("morris", "sobol")
+METHODS = SENSITIVITY_METHODS
 #: The index each method ranks by, and the columns of its CSV.
 RANK_BY = {"morris": "mu_star", "sobol": "ST"}
 COLUMNS = {
@@ -219,8 +220,8 @@ def design(
 def run_sensitivity(
     path: str | Path,
     out: str | Path,
-    method: str = "morris",
-    samples: int = 10,
+    method: str = SENSITIVITY_METHODS[0],
+    samples: int = DEFAULT_SAMPLES[SENSITIVITY_METHODS[0]],
     replicates: int = 10,
     seed: int | None = None,
     params: list[str] | None = None,

@@ -42,12 +42,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.batch.outputs import BatchError
+from sim.batch.settings import DEFAULT_MAX_RUNS
 
 ALPHA = 0.05
 Z = 1.959964
 MIN_FIRST_LOOK = 50
 MIN_GROWTH, MAX_GROWTH = 1.1, 2.0  # each round adds 10% to 100% of the runs so far
-DEFAULT_MAX_RUNS = 100_000
 _EPS = 1e-12
 
 

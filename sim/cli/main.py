@@ -104,7 +104,10 @@ def _default_out(scenario_path: str) -> Path:
     return Path("results") / Path(scenario_path).stem
 
 
-def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
+def _run_and_report(
+    exp, out: Path, args: argparse.Namespace, precision: float | None = None,
+    max_runs: int | None = None,
+) -> int:  # fmt: skip
     """Run a prepared experiment with the command line's batch options; print the summary."""
     from sim.batch.runner import run_batch
 
@@ -117,8 +120,8 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
-        precision=getattr(args, "precision", None),
-        max_runs=getattr(args, "max_runs", None),
+        precision=precision,
+        max_runs=max_runs,
     )
     return _report_batch(result)
 
@@ -142,8 +145,9 @@ def _parameter_draws(args: argparse.Namespace, ranges: list):
     """The run's parameter draws (--priors, --posterior), or None at fixed values."""
     from sim.scenario import draws as parameter_draws
     from sim.scenario.loading import ScenarioError, resolve_raw
+    from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW
 
-    per_draw = args.runs_per_draw or parameter_draws.DEFAULT_RUNS_PER_DRAW
+    per_draw = args.runs_per_draw or DEFAULT_RUNS_PER_DRAW
     if not (args.priors or args.posterior):
         if args.runs_per_draw is not None:
             raise ScenarioError(args.scenario, "--runs-per-draw", "needs --priors or --posterior")
@@ -181,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     draws = _parameter_draws(args, ranges)
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed, draws=draws)
     out = Path(args.out or _default_out(args.scenario))
-    status = _run_and_report(exp, out, args)
+    status = _run_and_report(exp, out, args, args.precision, args.max_runs)
     if draws is not None:
         _report_spread(out)
     return status
@@ -204,11 +208,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sensitivity import format_summary as format_sensitivity
     from sim.analysis.sensitivity import run_sensitivity
+    from sim.analysis.settings import DEFAULT_SAMPLES
 
     check_file(args.scenario)
     default = _default_out(args.scenario)
     out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
-    samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
+    samples = args.samples if args.samples is not None else DEFAULT_SAMPLES[args.method]
     result = run_sensitivity(
         args.scenario,
         out,
@@ -310,8 +315,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from sim.analysis import calibration as cal
     from sim.batch.outputs import check_directory_writable, write_atomic, write_json
-    from sim.scenario.draws import DEFAULT_RUNS_PER_DRAW
     from sim.scenario.loading import ScenarioError, resolve_raw, validate
+    from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW
 
     cal.require_extra()
     cases = cal.load_calibration_cases(args.cases, args.runs, args.seed)
@@ -449,7 +454,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_processes(args: argparse.Namespace) -> int:
-    from sim.engine.week import describe
+    from sim.engine.assembly import describe
 
     print(describe())
     return 0

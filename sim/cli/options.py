@@ -13,8 +13,23 @@ import argparse
 import os
 import sys
 
+from sim.analysis.settings import (
+    CALIBRATION_CANDIDATES,
+    CALIBRATION_CHECK_RUNS,
+    CALIBRATION_GENERATIONS,
+    CALIBRATION_METHODS,
+    CALIBRATION_POPULATION,
+    CALIBRATION_RUNS,
+    CALIBRATION_SEED,
+    CORRECTIONS,
+    DEFAULT_SAMPLES,
+    NUMERIC_TESTS,
+    SENSITIVITY_METHODS,
+)  # fmt: skip
+from sim.batch.settings import BACKENDS, CHUNKS_PER_WORKER, DEFAULT_MAX_RUNS, MAX_CHUNK
 from sim.cli.option_types import count, fraction, one_line, path_text, seed
 from sim.engine.limits import SEED_LIMIT
+from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW, DESIGNS
 
 
 class Parser(argparse.ArgumentParser):
@@ -88,7 +103,7 @@ def _batch_options(
 def _cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
-        choices=["local", "dask"],
+        choices=BACKENDS,
         default="local",
         help="local: processes on this machine (default); dask: a Dask cluster, a local one "
         "or --scheduler's (same results either way)",
@@ -105,8 +120,8 @@ def _chunk_option(p: argparse.ArgumentParser) -> None:
         "--chunk-size",
         type=count(high=100_000),
         default=None,
-        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
-        "per worker, at most 250); never changes the results",
+        help="runs per chunk sent to a worker and per Parquet part (default: about "
+        f"{CHUNKS_PER_WORKER} chunks per worker, at most {MAX_CHUNK}); never changes the results",
     )
 
 
@@ -117,8 +132,8 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default=None, help="compare the values of this swept parameter")
     p.add_argument(
         "--correction",
-        choices=["holm", "bh"],
-        default="holm",
+        choices=CORRECTIONS,
+        default=CORRECTIONS[0],
         help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
     )
     p.add_argument(
@@ -129,8 +144,8 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--numeric-test",
-        choices=["mannwhitney", "ks"],
-        default="mannwhitney",
+        choices=NUMERIC_TESTS,
+        default=NUMERIC_TESTS[0],
         help="test for weeks to government and casualties (default Mann-Whitney)",
     )
     p.add_argument(
@@ -170,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-runs",
         type=count(),
         default=None,
-        help="with --precision: stop at this many runs even if not precise (default 100000)",
+        help="with --precision: stop at this many runs even if not precise (default "
+        f"{DEFAULT_MAX_RUNS})",
     )
     drawn = p.add_mutually_exclusive_group()
     drawn.add_argument(
@@ -191,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs-per-draw",
         type=count(),
         default=None,
-        help="with --priors or --posterior: runs sharing one draw (default 10)",
+        help="with --priors or --posterior: runs sharing one draw "
+        f"(default {DEFAULT_RUNS_PER_DRAW})",
     )
     _batch_options(p)
     _chunk_option(p)
@@ -206,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--method",
-        choices=["grid", "lhs"],
-        default="grid",
+        choices=DESIGNS,
+        default=DESIGNS[0],
         help="grid: every combination of the values (default); lhs: a Latin hypercube of "
         "--samples points",
     )
@@ -224,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help=SCENARIO_HELP + ", with a [ranges] table")
     p.add_argument(
         "--method",
-        choices=["morris", "sobol"],
-        default="morris",
+        choices=SENSITIVITY_METHODS,
+        default=SENSITIVITY_METHODS[0],
         help="morris: elementary effects, a cheap screening (default); sobol: first-order "
         "and total variance shares",
     )
@@ -233,8 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=count(),
         default=None,
-        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
-        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
+        help=f"Morris trajectories (default {DEFAULT_SAMPLES['morris']}) or Sobol' base "
+        f"samples, a power of 2 (default {DEFAULT_SAMPLES['sobol']}); points = N*(D+1) or "
+        "N*(D+2) for D parameters",
     )
     p.add_argument(
         "--replicates",
@@ -337,32 +355,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--runs",
         type=count(high=10_000),
-        default=40,
-        help="runs of each case per candidate, on the same seeds (default 40)",
+        default=CALIBRATION_RUNS,
+        help=f"runs of each case per candidate, on the same seeds (default {CALIBRATION_RUNS})",
     )
     p.add_argument(
         "--method",
-        choices=["importance", "abc"],
-        default="importance",
+        choices=CALIBRATION_METHODS,
+        default=CALIBRATION_METHODS[0],
         help="importance: a Latin hypercube weighted by the tempered score (default); "
         "abc: ABC-SMC (pyabc)",
     )
     p.add_argument(
         "--candidates",
         type=count(high=20_000),
-        default=1000,
-        help="importance: candidates of the Latin hypercube (default 1000)",
+        default=CALIBRATION_CANDIDATES,
+        help=f"importance: candidates of the Latin hypercube (default {CALIBRATION_CANDIDATES})",
     )
     p.add_argument(
         "--population",
         type=count(low=2, high=100_000),
-        default=40,
-        help="abc: particles a generation (default 40)",
+        default=CALIBRATION_POPULATION,
+        help=f"abc: particles a generation (default {CALIBRATION_POPULATION})",
     )
     p.add_argument(
-        "--generations", type=count(high=100), default=3, help="abc: generations (default 3)"
+        "--generations",
+        type=count(high=100),
+        default=CALIBRATION_GENERATIONS,
+        help=f"abc: generations (default {CALIBRATION_GENERATIONS})",
     )
-    p.add_argument("--seed", type=seed, default=18, help="seed, 0 to 2**63-1 (default 18)")
+    p.add_argument(
+        "--seed",
+        type=seed,
+        default=CALIBRATION_SEED,
+        help=f"seed, 0 to 2**63-1 (default {CALIBRATION_SEED})",
+    )
     p.add_argument(
         "--workers",
         type=count(high=4096),
@@ -385,9 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--check-runs",
         type=count(high=1_000_000),
-        default=400,
+        default=CALIBRATION_CHECK_RUNS,
         help="runs scoring each case under the posterior (its predictive check) and, with "
-        "--cross-validate, each case left out (default 400)",
+        f"--cross-validate, each case left out (default {CALIBRATION_CHECK_RUNS})",
     )
     p.add_argument(
         "--out",

@@ -118,25 +118,3 @@ PMF_ISSUE = ISSUES.index("pmf_mandate")
 #: views: a government that takes in every major list of the consensus community stands at
 #: +1 on it, one that leaves major lists out at -1 (a national-majority government).
 SHARING_ISSUE = ISSUES.index("shia_vote_sharing")
-
-
-class EventKind(IntEnum):
-    """What a process can record in a single run's event log (``sim.events``); the texts and
-    the meaning of each event's numbers are declared there."""
-
-    PARLIAMENT_SITS = 1  # the results are certified; the first session is convened
-    OFFER_PLANNED = 2  # the formateur settles on a package to put on the table
-    ANSWER = 3  # an invitee's answer to the package, with the terms that decided it
-    SESSION = 4  # a session held (speaker, president): seats present against the quorum
-    PRESIDENT_ELECTED = 6
-    NOMINEE_CHARGED = 7  # the president charges the largest bloc's nominee
-    CONFIDENCE_VOTE = 8
-    NOMINEE_FAILED = 9  # the nominee's deadline passed without a government
-    GOVERNMENT_FORMED = 10
-    BLOC_SWITCH = 11
-    RUNG_CHANGE = 12  # an actor climbs or descends the escalation ladder
-    CASUALTIES = 13
-    ATTACK = 14  # a strike on the incumbent
-    PMF_MOVE = 15  # the government moves against the PMF's mandate
-    WALK_OUT = 16  # a list withdraws its MPs from parliament
-    SESSION_KEPT_OPEN = 17  # the first session stays open, no vote, while blocs bargain

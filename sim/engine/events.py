@@ -1,34 +1,25 @@
 """The event log of a single run: what each process did, week by week, and why.
 
-Compiled processes call ``log_event`` with an ``EventKind``, the actors involved and up to
-eight numbers. In a batch the log has no room (``sim.engine.state.new_state`` without
+Compiled processes call ``log_event`` with an event kind's code, the actors involved and up
+to eight numbers. In a batch the log has no room (``sim.engine.assembly.new_state`` without
 ``record_events``), so recording costs one comparison; for a single run
-(``FormationModel``, ``sim explain``) it holds every event. ``decode`` turns the log into
-``Event`` objects, each with a readable line; ``KINDS`` declares, once, what each kind's
-numbers mean and how it reads.
+(``FormationModel``, ``sim explain``) it holds every event. Each process declares its kinds
+of event, with their numbers' names and their line for the timeline
+(``sim.engine.declare.EventSpec``), next to the code that logs them; ``decode`` turns the
+log into ``Event`` objects through those declarations.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from sim.engine.enums import (
-    EscalationLevel,
-    EventKind,
-    GovernmentType,
-    PMFStatus,
-    PMKind,
-    SeatRule,
-    Stage,
-)
+from sim.engine.declare import EventSpec, Line, Per, RunField, State, StateField
+from sim.engine.enums import EscalationLevel
 from sim.engine.jit import jit
-
-if TYPE_CHECKING:
-    from sim.engine.state import State
-    from sim.engine.world import Compiled
 
 #: An ANSWER's ``detail``: refuses or accepts a package (cabinet talks), attends a session
 #: or stays away from it.
@@ -42,6 +33,18 @@ VOTE_SHORT, VOTE_PASSED, VOTE_DEAL_BROKEN = 0, 1, 2
 MARGIN_TERMS = (
     "office", "policy", "safety", "patrons", "mediation", "association", "prime_minister",
 )  # fmt: skip
+EVENT_CODES, EVENT_VALUES = 5, 8
+
+#: The log's own state: every process may append to it (``log_event``).
+FIELDS: tuple[StateField | RunField, ...] = (
+    StateField("event_codes", np.int64, Per.EVENT, "week, kind, actor, other, detail",
+               width=EVENT_CODES),
+    StateField("event_values", np.float64, Per.EVENT, "the event's numbers", width=EVENT_VALUES),
+    RunField("events", np.int64, "events recorded"),
+    RunField("events_lost", np.int64, "events the full log dropped"),
+)  # fmt: skip
+#: What a process that logs events declares it writes.
+EVENT_LOG = ("event_codes", "event_values", "run.events", "run.events_lost")
 
 
 @jit
@@ -83,53 +86,12 @@ def log_event(
 
 
 @dataclass(frozen=True)
-class Kind:
-    """What one kind of event records: its process, the meaning of ``other`` and
-    ``detail`` (``what`` names them for JSON), and its numbers' names."""
-
-    process: str
-    other: str = ""
-    detail: str = ""
-    values: tuple[str, ...] = ()
-
-
-KINDS: dict[EventKind, Kind] = {
-    EventKind.PARLIAMENT_SITS: Kind("sessions"),
-    EventKind.OFFER_PLANNED: Kind(
-        "sessions", "pm_kind", "invite_to",
-        ("members", "member_seats", "expected_value", "pass_probability"),
-    ),
-    EventKind.ANSWER: Kind("sessions", "formateur", "answer", ("margin", *MARGIN_TERMS)),
-    EventKind.SESSION: Kind("sessions", "stage", "quorum_met", ("present", "quorum")),
-    EventKind.PRESIDENT_ELECTED: Kind("sessions", "", "consensus_deal", ("present",)),
-    EventKind.NOMINEE_CHARGED: Kind("sessions", "pm_kind", "", ("bloc_seats",)),
-    EventKind.CONFIDENCE_VOTE: Kind(
-        "sessions", "pm_kind", "result", ("yes", "majority", "seats_accepting")
-    ),
-    EventKind.NOMINEE_FAILED: Kind("sessions", "pm_kind", "", ("failed_nominees",)),
-    EventKind.GOVERNMENT_FORMED: Kind(
-        "sessions", "government_type", "pm_kind", ("coalition_seats", "yes")
-    ),
-    EventKind.BLOC_SWITCH: Kind("blocs", "to_bloc", "from_bloc"),
-    EventKind.RUNG_CHANGE: Kind(
-        "escalation", "to_rung", "from_rung",
-        ("pressure", "grievance", "capability", "deterrence", "restraint", "cap", "resolve"),
-    ),
-    EventKind.CASUALTIES: Kind("escalation", "", "", ("dead",)),
-    EventKind.ATTACK: Kind("attacks", "", "killed", ("incumbent_legitimacy",)),
-    EventKind.PMF_MOVE: Kind("governance", "pmf_status", "", ("votes", "majority")),
-    EventKind.WALK_OUT: Kind("walkouts", "", "seats_to", ("seats",)),
-    EventKind.SESSION_KEPT_OPEN: Kind("sessions"),
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
 class Event:
     """One thing a process did in one week."""
 
     week: int
     process: str
-    kind: EventKind
+    kind: str  # the kind's declared name ("walk_out")
     actors: tuple[str, ...]
     values: dict[str, float] = field(default_factory=dict)
     text: str = ""
@@ -138,7 +100,7 @@ class Event:
         return {
             "week": self.week,
             "process": self.process,
-            "kind": self.kind.name.lower(),
+            "kind": self.kind,
             "actors": list(self.actors),
             "values": self.values,
             "text": self.text,
@@ -149,121 +111,36 @@ def rung_name(level: int) -> str:
     return EscalationLevel(level).name.lower().replace("_", " ")
 
 
-class _Names:
-    """Names of the run's actors and blocs, for the readable lines."""
+def decode(
+    kinds: Mapping[int, tuple[str, EventSpec]], names: tuple[str, ...],
+    bloc_names: tuple[str, ...], state: Any, start: int = 0,
+) -> list[Event]:  # fmt: skip
+    """The run's events from the ``start``-th on, in the order they happened; ``kinds``
+    maps each code to its process and declaration (``sim.engine.assembly.EVENT_KINDS``)."""
 
-    def __init__(self, compiled: Compiled):
-        self.factions = list(compiled.names)
-        self.blocs = list(compiled.bloc_names)
-
-    def actor(self, i: int) -> str:
+    def actor(i: int) -> str:
         if i < 0:
             return ""
-        return self.factions[i] if i < len(self.factions) else "the street"
+        return names[i] if i < len(names) else "the street"
 
-    def bloc(self, b: int) -> str:
-        return self.blocs[b] if 0 <= b < len(self.blocs) else "no bloc"
+    def bloc(b: int) -> str:
+        return bloc_names[b] if 0 <= b < len(bloc_names) else "no bloc"
 
-
-def _text(kind: EventKind, a: str, b: str, other: int, detail: int, v: dict, names: _Names):
-    """The event's line, in words."""
-    pm = PMKind(other).label if kind in _PM_KINDS and other >= 0 else ""
-    if kind == EventKind.PARLIAMENT_SITS:
-        return "results certified: parliament sits"
-    if kind == EventKind.OFFER_PLANNED:
-        return (
-            f"{a} plans a package of {v['members']:.0f} lists ({v['member_seats']:.0f} seats) "
-            f"under a {pm} PM; expected value {v['expected_value']:.2f}, "
-            f"chance it passes {v['pass_probability']:.2f}"
-        )
-    if kind == EventKind.ANSWER:
-        terms = sorted(MARGIN_TERMS, key=lambda t: -abs(v[t]))[:2]
-        why = ", ".join(f"{t.replace('_', ' ')} {v[t]:+.2f}" for t in terms)
-        verb = {
-            REFUSES: f"refuses {b}'s package", ACCEPTS: f"accepts {b}'s package",
-            ATTENDS: "attends", STAYS_AWAY: "stays away",
-        }[detail]  # fmt: skip
-        return f"{a} {verb} (margin {v['margin']:+.2f}: {why})"
-    if kind == EventKind.SESSION:
-        stage = Stage(other).name.lower()
-        met = "quorum met" if detail else "quorum missed"
-        return f"{stage} session: {v['present']:.0f} present of {v['quorum']:.0f} needed, {met}"
-    if kind == EventKind.PRESIDENT_ELECTED:
-        deal = " on a consensus package" if detail else ""
-        return f"president elected{deal}"
-    if kind == EventKind.NOMINEE_CHARGED:
-        return f"{a} (bloc of {v['bloc_seats']:.0f} seats) is charged with a {pm} nominee"
-    if kind == EventKind.CONFIDENCE_VOTE:
-        result = {
-            VOTE_PASSED: "wins", VOTE_SHORT: "fails",
-            VOTE_DEAL_BROKEN: "is void (the consensus deal lacks a major list)",
-        }[detail]  # fmt: skip
-        return (
-            f"confidence vote for {a}'s {pm} nominee {result}: {v['yes']:.0f} yes of "
-            f"{v['majority']:.0f} needed ({v['seats_accepting']:.0f} seats in the deal)"
-        )
-    if kind == EventKind.NOMINEE_FAILED:
-        return f"{a}'s {pm} nominee runs out of time"
-    if kind == EventKind.GOVERNMENT_FORMED:
-        gov = GovernmentType(other).label
-        lead = f"under {a}'s PM" if a else f"under a {PMKind(detail).label} PM without a list"
-        return f"a {gov} government forms {lead} ({v['coalition_seats']:.0f} seats)"
-    if kind == EventKind.BLOC_SWITCH:
-        return f"{a} moves from {names.bloc(detail)} to {names.bloc(other)}"
-    if kind == EventKind.RUNG_CHANGE:
-        move = "climbs" if other > detail else "steps down"
-        return (
-            f"{a} {move} to {rung_name(other)} (pressure {v['pressure']:+.2f}: grievance "
-            f"{v['grievance']:.2f}, capability {v['capability']:+.2f}, deterrence "
-            f"{-v['deterrence']:+.2f}, restraint {-v['restraint']:+.2f}"
-            + (f", resolve {v['resolve']:+.2f})" if v["resolve"] else ")")
-        )
-    if kind == EventKind.CASUALTIES:
-        return f"{v['dead']:.0f} dead on {a}'s side"
-    if kind == EventKind.ATTACK:
-        if detail:
-            return f"{a} strikes the incumbent and kills him"
-        now = v["incumbent_legitimacy"]
-        return f"{a} strikes the incumbent and fails (his legitimacy now {now:.2f})"
-    if kind == EventKind.PMF_MOVE:
-        status = PMFStatus(other).label
-        return f"the government's bill leaves the PMF {status} ({v['votes']:.0f} votes)"
-    if kind == EventKind.SESSION_KEPT_OPEN:
-        return "the first session is kept open: no vote on the speaker this week"
-    if kind == EventKind.WALK_OUT:
-        rule = SeatRule(detail)
-        to = rule.label.replace("_", " ")
-        where = "are left vacant" if rule == SeatRule.VACANT else f"pass to {to}"
-        return f"{a} walks out of parliament: its {v['seats']:.0f} seats {where}"
-    return kind.name.lower()
-
-
-_PM_KINDS = {
-    EventKind.OFFER_PLANNED, EventKind.NOMINEE_CHARGED, EventKind.CONFIDENCE_VOTE,
-    EventKind.NOMINEE_FAILED,
-}  # fmt: skip
-_FACTION_OTHER = {EventKind.ANSWER}
-
-
-def decode(compiled: Compiled, state: State, start: int = 0) -> list[Event]:
-    """The run's events from the ``start``-th on, in the order they happened."""
-    names = _Names(compiled)
     count = int(state.run[0]["events"])
     codes, values = state.event_codes[start:count], state.event_values[start:count]
     events = []
-    for (week, k, actor, other, detail), numbers in zip(codes.tolist(), values, strict=True):
-        kind = EventKind(k)
-        spec = KINDS[kind]
+    for (week, k, who, other, detail), numbers in zip(codes.tolist(), values, strict=True):
+        process, spec = kinds[k]
         v = {name: float(x) for name, x in zip(spec.values, numbers, strict=False)}
-        a = names.actor(actor)
-        b = names.actor(other) if kind in _FACTION_OTHER else ""
+        a = actor(who)
+        b = actor(other) if spec.other_is_actor else ""
         actors = tuple(x for x in (a, b) if x)
-        if spec.other and kind not in _FACTION_OTHER:
+        if spec.other and not spec.other_is_actor:
             v[spec.other] = float(other)
         if spec.detail:
             v[spec.detail] = float(detail)
-        text = _text(kind, a, b, other, detail, v, names)
-        events.append(Event(int(week), spec.process, kind, actors, v, text))
+        text = spec.text(Line(a, b, other, detail, v, bloc))
+        events.append(Event(int(week), process, spec.name, actors, v, text))
     return events
 
 

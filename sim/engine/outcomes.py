@@ -6,7 +6,7 @@ table's Parquet schema (``arrow_fields``), the per-run record compiled code fill
 (``sim.run_record``), a run's row, the run summary (``OutcomeTally``),
 ``sim compare``'s outcome list, the sensitivity outcomes and the report's labels. Adding an
 outcome is one entry here plus the line of ``sim.engine.run_record.record_outcome`` that
-computes it.
+computes it (a list, series, shares or family names its array in ``source``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim.engine.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind
+from sim.engine.enums import EscalationLevel, GovernmentType, Labelled, PMFStatus, PMKind
 
 LEVELS = tuple(range(len(EscalationLevel)))
 
@@ -48,6 +48,12 @@ class Outcome:
     each: str = ""  # "level": one column per rung; "patron": one per patron ({} in name)
     summarised: bool = False  # printed in the run summary
     compared: bool = False  # in sim compare's table and the report
+    # where the column comes from, beside the run's record of scalars
+    # (``sim.engine.run_record.Raw``): the array of a list, series, shares or family
+    source: str = ""
+    labels: type[Labelled] | None = None  # a category stored as a code: its enum's labels
+    names: str = ""  # a name stored as a code: "lists", or "blocs then lists"
+    digits: int | None = None  # rounding of stored floats (series, shares)
 
 
 INT, FLOAT, BOOL, STRING = pa.int64(), pa.float64(), pa.bool_(), pa.string()
@@ -61,28 +67,29 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("government_type", STRING, Kind.CATEGORY, "Government type",
             "majority (one major list of the consensus community or none left in), consensus "
             "(all of them in), or none", tuple(GovernmentType.labels()), summarised=True,
-            compared=True),
+            compared=True, labels=GovernmentType),
     Outcome("pm_kind", STRING, Kind.CATEGORY, "Prime minister",
             "the incumbent, the formateur's own nominee, a compromise figure, or none",
-            tuple(PMKind.labels()), summarised=True, compared=True),
+            tuple(PMKind.labels()), summarised=True, compared=True, labels=PMKind),
     Outcome("pm_faction", STRING, Kind.NAME, "Prime minister's list",
             "the list the prime minister comes from (null: none, or a PM without a list)",
-            compared=True),
+            compared=True, names="lists"),
     Outcome("coalition", pa.list_(STRING), Kind.NAMES, "Coalition",
-            "the lists in the government"),
+            "the lists in the government", source="coalition"),
     Outcome("portfolios", pa.map_(pa.string(), pa.float64()), Kind.SHARES,
             "Share of ministries",
             "each government list's share of the ministries: its seats over the coalition's, "
-            "after the formateur's bonus (Gamson's law)"),
+            "after the formateur's bonus (Gamson's law)", source="portfolios", digits=6),
     Outcome("seat_shares", pa.map_(pa.string(), pa.float64()), Kind.SHARES,
             "Share of the coalition's seats",
             "each government list's seats over the coalition's: what Gamson's law says its "
-            "share of the ministries should be"),
+            "share of the ministries should be", source="seat_shares", digits=6),
     Outcome("coalition_seats", INT, Kind.COUNT, "Coalition seats",
             "seats held by the government's lists (after any walk-out)"),
     Outcome("largest_bloc", STRING, Kind.NAME, "Largest bloc",
             "the largest bloc formed in parliament when the first nominee was charged "
-            "(at the end of the run if none was), or a list standing alone"),
+            "(at the end of the run if none was), or a list standing alone",
+            names="blocs then lists"),
     Outcome("largest_bloc_seats", INT, Kind.COUNT, "Largest bloc's seats",
             "its seats at that moment"),
     Outcome("blocking_third", BOOL, Kind.YES_NO, "Blocking third",
@@ -97,32 +104,35 @@ OUTCOMES: tuple[Outcome, ...] = (
             "the highest rung any actor reached (0 politics ... 5 armed conflict)", LEVELS,
             summarised=True, compared=True),
     Outcome("weeks_at_level_{}", INT, Kind.COUNT, "Weeks at rung {}",
-            "weeks in which the highest rung was this one", each="level"),
+            "weeks in which the highest rung was this one", each="level",
+            source="weeks_at_level"),
     Outcome("casualties", INT, Kind.COUNT, "Casualties", "deaths in the run's violence",
             summarised=True, compared=True),
     Outcome("incumbent_attacks", INT, Kind.COUNT, "Attacks on the incumbent",
             "strikes on the caretaker (or re-appointed) prime minister"),
     Outcome("incumbent_attack_weeks", pa.list_(pa.int16()), Kind.EVENT_WEEKS,
             "Weeks of attacks on the incumbent",
-            "the week of each strike on him, counted from election day"),
+            "the week of each strike on him, counted from election day", source="attacks"),
     Outcome("incumbent_survived", BOOL, Kind.YES_NO, "Incumbent survived",
             "he was alive at the end (or there was none)", summarised=True, compared=True),
     Outcome("incumbent_legitimacy", FLOAT, Kind.NUMBER, "Incumbent's legitimacy",
             "his legitimacy at the end, in [0, 1]"),
     Outcome("pmf_status", STRING, Kind.CATEGORY, "PMF status",
             "the PMF's legal mandate at the end: intact, curtailed or dissolved",
-            tuple(PMFStatus.labels()), summarised=True, compared=True),
+            tuple(PMFStatus.labels()), summarised=True, compared=True, labels=PMFStatus),
     Outcome("walked_out", pa.list_(STRING), Kind.NAMES, "Walked out",
-            "the lists that withdrew their MPs from parliament (`[walk_out]`)"),
+            "the lists that withdrew their MPs from parliament (`[walk_out]`)",
+            source="walked_out"),
     Outcome("bloc_switches", INT, Kind.COUNT, "Bloc switches", "moves between blocs"),
     Outcome("final_week", INT, Kind.WEEKS, "Final week", "the week the run ended"),
     Outcome("patron_weight_{}", FLOAT, Kind.NUMBER, "{}'s weight in government",
             "seat-weighted positive alignment of the government's lists with the patron "
-            "(0 without a government)", each="patron"),
+            "(0 without a government)", each="patron", source="weights"),
     Outcome("escalation_by_week", pa.list_(pa.int8()), Kind.SERIES, "Highest rung by week",
-            "the highest rung each week, from the start week"),
+            "the highest rung each week, from the start week", source="escalation"),
     Outcome("grievance_by_week", pa.list_(pa.float32()), Kind.SERIES, "Mean grievance by week",
-            "seat-weighted mean grievance each week, from the start week"),
+            "seat-weighted mean grievance each week, from the start week", source="grievance",
+            digits=4),
 )  # fmt: skip
 BY_NAME = {o.name: o for o in OUTCOMES}
 

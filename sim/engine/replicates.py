@@ -9,31 +9,42 @@ alone (``sim.streams``), never on the other runs of its chunk.
 from __future__ import annotations
 
 import traceback
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sim.engine.assembly import STREAM_TAGS, new_memory, state_ref, world_for
 from sim.engine.jit import jit
 from sim.engine.run_record import Raw, empty_raw, record_outcome, to_table
-from sim.engine.schema import Scenario
-from sim.engine.state import StateRef, new_state
-from sim.engine.streams import streams_for
+from sim.engine.schema import ScenarioBase as Scenario
+from sim.engine.streams import stream_keys
 from sim.engine.week import simulate
-from sim.engine.world import Compiled, Start, World, world_for
+from sim.engine.world import Compiled
 
 
 @jit
-def simulate_runs(world: World, start: Start, seeds: np.ndarray, out: Raw) -> None:
-    """Run each seed to its end; row r of ``out`` gets run r's outcomes."""
+def simulate_runs(
+    world: Any, alignment: np.ndarray, state: Any, memory: np.ndarray, initial: np.ndarray,
+    tags: np.ndarray, seeds: np.ndarray, out: Raw,
+) -> None:  # fmt: skip
+    """Run each seed to its end; row r of ``out`` gets run r's outcomes. Every run starts
+    from the scenario's initial state, copied over the run's block of ``memory`` (the
+    arrays of ``state`` are views of it)."""
     for r in range(len(seeds)):
-        state = StateRef(*new_state(world, start))
-        simulate(world, state, streams_for(seeds[r]))
-        record_outcome(
-            world, state, start.alignment, out.raw[r : r + 1], out.coalition[r],
-            out.weights[r], out.escalation[r], out.grievance[r], out.attacks[r],
-            out.portfolios[r], out.seat_shares[r], out.walked_out[r],
-        )  # fmt: skip
+        memory[:] = initial
+        simulate(world, state, stream_keys(seeds[r], tags))
+        record_outcome(world, state, alignment, out, r)
+
+
+def _kernel(compiled: Compiled, seeds: np.ndarray, out: Raw) -> None:
+    initial, _ = new_memory(compiled.world, compiled.start)
+    memory, state = new_memory(compiled.world, compiled.start)
+    simulate_runs(
+        compiled.ref, compiled.start.alignment, state_ref(state), memory, initial,
+        STREAM_TAGS, seeds, out,
+    )  # fmt: skip
 
 
 def _error(exc: BaseException) -> str:
@@ -46,12 +57,12 @@ def _simulate(compiled: Compiled, seeds: np.ndarray, out: Raw) -> list[str | Non
     the failing ones lose their outcomes."""
     errors: list[str | None] = [None] * len(seeds)
     try:
-        simulate_runs(compiled.ref, compiled.start, seeds, out)
+        _kernel(compiled, seeds, out)
     except Exception:
         for r in range(len(seeds)):
             one = Raw(*(a[r : r + 1] for a in out))
             try:
-                simulate_runs(compiled.ref, compiled.start, seeds[r : r + 1], one)
+                _kernel(compiled, seeds[r : r + 1], one)
             except Exception as exc:  # a failing run is recorded, not fatal to the batch
                 errors[r] = _error(exc)
     return errors

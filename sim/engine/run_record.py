@@ -13,12 +13,11 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from sim.engine.enums import GovernmentType, PMFStatus, PMKind
+from sim.engine.declare import State, World
 from sim.engine.jit import jit
-from sim.engine.outcomes import BOOL, FLOAT, INT, OUTCOMES, STRING, Kind, columns
+from sim.engine.outcomes import BOOL, FLOAT, INT, LEVELS, OUTCOMES, STRING, Kind
 from sim.engine.processes.blocs import largest_bloc
-from sim.engine.state import State
-from sim.engine.world import Compiled, World
+from sim.engine.world import Compiled
 
 
 def _raw_dtype() -> np.dtype:
@@ -27,10 +26,10 @@ def _raw_dtype() -> np.dtype:
     kinds = {BOOL: np.bool_, INT: np.int64, FLOAT: np.float64, STRING: np.int64}
     fields = []
     for o in OUTCOMES:
-        if o.kind in (Kind.NAMES, Kind.SERIES, Kind.EVENT_WEEKS, Kind.SHARES) or o.each == "patron":
+        if o.source:  # a list, series, shares or family: an array of its own
             continue
         dtype = np.int64 if o.kind is Kind.CATEGORY else kinds[o.type]
-        fields += [(c, dtype) for c in columns(o, ())]
+        fields.append((o.name, dtype))
     return np.dtype(fields, align=True)
 
 
@@ -49,39 +48,33 @@ class Raw(NamedTuple):
     portfolios: np.ndarray  # (R, N) each list's share of the ministries (0 outside)
     seat_shares: np.ndarray  # (R, N) each list's share of the coalition's seats (0 outside)
     walked_out: np.ndarray  # (R, N) bool: the lists that walked out of parliament
+    weeks_at_level: np.ndarray  # (R, 6) weeks with the highest rung at each rung
 
 
 @jit
 def record_outcome(
-    world: World,
-    state: State,
-    start_alignment: np.ndarray,
-    raw: np.ndarray,
-    coalition: np.ndarray,
-    weights: np.ndarray,
-    escalation: np.ndarray,
-    grievance: np.ndarray,
-    attacks: np.ndarray,
-    portfolios: np.ndarray,
-    seat_shares: np.ndarray,
-    walked_out: np.ndarray,
+    world: World, state: State, start_alignment: np.ndarray, out: Raw, r: int
 ) -> None:
-    """Write one finished run's outcomes into row views of the output arrays. Patrons'
+    """Write one finished run's outcomes into row ``r`` of the output arrays. Patrons'
     weights use the alignments the run started with (a rift after formation does not
     rewrite who brought the government in)."""
+    raw = out.raw[r : r + 1]
+    coalition, weights, walked_out = out.coalition[r], out.weights[r], out.walked_out[r]
+    escalation, grievance, attacks = out.escalation[r], out.grievance[r], out.attacks[r]
+    portfolios, seat_shares = out.portfolios[r], out.seat_shares[r]
     run = state.run[0]
-    out = raw[0]
+    row = raw[0]
     formed = run.formed_week >= 0
     span = run.week - world.clock.start_week + 1
-    out.formed = formed
-    out.weeks_to_government = run.formed_week
-    out.government_type = run.government_type
-    out.pm_kind = run.pm_kind
-    out.pm_faction = run.pm_faction
+    row.formed = formed
+    row.weeks_to_government = run.formed_week
+    row.government_type = run.government_type
+    row.pm_kind = run.pm_kind
+    row.pm_faction = run.pm_faction
     coalition[:] = state.government
     walked_out[:] = state.walked_out
     seats_now = state.seats  # after any walk-out
-    out.coalition_seats = int((seats_now * state.government).sum())
+    row.coalition_seats = int((seats_now * state.government).sum())
     n_blocs = len(world.bloc_leaders)
     if run.nomination_leader >= 0:
         leader, bloc, seats = run.nomination_leader, run.nomination_bloc, run.nomination_seats
@@ -90,26 +83,21 @@ def record_outcome(
         bloc = state.bloc_of[leader]
     # names of blocs first, then of lists (to_table)
     by_list = world.parliament.largest_list_rule
-    out.largest_bloc = bloc if bloc >= 0 and not by_list else n_blocs + leader
-    out.largest_bloc_seats = int(seats)
-    out.blocking_third = run.stalled_by_boycott
-    out.president_sessions = run.president_sessions
-    out.president_failures = run.president_failures
-    out.nominees = run.nominees
-    out.max_escalation = state.escalation_series[:span].max()
-    out.weeks_at_level_0 = state.weeks_at_level[0]
-    out.weeks_at_level_1 = state.weeks_at_level[1]
-    out.weeks_at_level_2 = state.weeks_at_level[2]
-    out.weeks_at_level_3 = state.weeks_at_level[3]
-    out.weeks_at_level_4 = state.weeks_at_level[4]
-    out.weeks_at_level_5 = state.weeks_at_level[5]
-    out.casualties = run.casualties
-    out.incumbent_attacks = run.incumbent_attacks
-    out.incumbent_survived = run.incumbent_alive or not run.incumbent_present
-    out.incumbent_legitimacy = run.incumbent_legitimacy
-    out.pmf_status = run.pmf_status
-    out.bloc_switches = run.bloc_switches
-    out.final_week = run.week
+    row.largest_bloc = bloc if bloc >= 0 and not by_list else n_blocs + leader
+    row.largest_bloc_seats = int(seats)
+    row.blocking_third = run.stalled_by_boycott
+    row.president_sessions = run.president_sessions
+    row.president_failures = run.president_failures
+    row.nominees = run.nominees
+    row.max_escalation = state.escalation_series[:span].max()
+    out.weeks_at_level[r] = state.weeks_at_level
+    row.casualties = run.casualties
+    row.incumbent_attacks = run.incumbent_attacks
+    row.incumbent_survived = run.incumbent_alive or not run.incumbent_present
+    row.incumbent_legitimacy = run.incumbent_legitimacy
+    row.pmf_status = run.pmf_status
+    row.bloc_switches = run.bloc_switches
+    row.final_week = run.week
     weights[:] = 0.0
     held = (seats_now * state.government).sum()
     if formed and held > 0:
@@ -146,6 +134,7 @@ def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
         portfolios=np.zeros((runs, n)),
         seat_shares=np.zeros((runs, n)),
         walked_out=np.zeros((runs, n), dtype=np.bool_),
+        weeks_at_level=np.zeros((runs, len(LEVELS)), dtype=np.int64),
     )
 
 
@@ -173,58 +162,50 @@ def _named(codes: np.ndarray, names: np.ndarray) -> pa.Array:
     return pa.array(names[np.maximum(codes, 0)], type=pa.string(), mask=codes < 0)
 
 
+def _members(members: np.ndarray, names: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Offsets and names of each run's members (an (R, N) bool array), row by row."""
+    offsets = np.zeros(len(members) + 1, dtype=np.int32)
+    np.cumsum(members.sum(axis=1), out=offsets[1:])
+    chosen = np.broadcast_to(names, members.shape)[members]
+    return pa.array(offsets), pa.array(chosen, type=pa.string())
+
+
 def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str, pa.Array]:
     """The outcome columns of R runs, as Arrow arrays (registry order); ``compiled`` gives
-    the names, ``start_weeks`` each run's first week (where its series begin)."""
+    the names, ``start_weeks`` each run's first week (where its series begin). Each column
+    is made by its outcome's kind, from its ``source`` array or the record of scalars."""
     raw = out.raw
-    labels = {
-        "government_type": GovernmentType,
-        "pm_kind": PMKind,
-        "pmf_status": PMFStatus,
+    names = {
+        "lists": np.array(compiled.names, dtype=object),
+        "blocs then lists": np.array([*compiled.bloc_names, *compiled.names], dtype=object),
     }
-    names = np.array(compiled.names, dtype=object)
-    blocs_then_lists = np.array([*compiled.bloc_names, *compiled.names], dtype=object)
     span = np.maximum(raw["final_week"] - start_weeks + 1, 0)
+    each = {"level": [str(k) for k in LEVELS], "patron": list(compiled.patron_names)}
     result: dict[str, pa.Array] = {}
     for o in OUTCOMES:
-        if o.name in labels:
-            words = np.array([m.label for m in sorted(labels[o.name])], dtype=object)
+        source: Any = getattr(out, o.source) if o.source else None
+        if o.each:
+            for k, label in enumerate(each[o.each]):
+                result[o.name.format(label)] = pa.array(source[:, k], type=o.type)
+        elif o.labels is not None:
+            words = np.array([m.label for m in sorted(o.labels)], dtype=object)
             result[o.name] = pa.array(words[raw[o.name]], type=pa.string())
-        elif o.name == "pm_faction":
-            result[o.name] = _named(raw[o.name], names)
-        elif o.name == "largest_bloc":
-            result[o.name] = _named(raw[o.name], blocs_then_lists)
+        elif o.names:
+            result[o.name] = _named(raw[o.name], names[o.names])
         elif o.kind is Kind.NAMES:
-            members = out.coalition if o.name == "coalition" else out.walked_out
-            offsets = np.zeros(len(members) + 1, dtype=np.int32)
-            np.cumsum(members.sum(axis=1), out=offsets[1:])
-            in_government = np.broadcast_to(names, members.shape)[members]  # row by row
-            result[o.name] = pa.ListArray.from_arrays(
-                pa.array(offsets), pa.array(in_government, type=pa.string())
-            )
-        elif o.kind is Kind.SHARES:
-            members = out.coalition
-            offsets = np.zeros(len(members) + 1, dtype=np.int32)
-            np.cumsum(members.sum(axis=1), out=offsets[1:])
-            keys = pa.array(np.broadcast_to(names, members.shape)[members], type=pa.string())
-            shares = out.portfolios if o.name == "portfolios" else out.seat_shares
-            items = pa.array(shares[members].round(6), type=pa.float64())
-            result[o.name] = pa.MapArray.from_arrays(pa.array(offsets), keys, items)
+            result[o.name] = pa.ListArray.from_arrays(*_members(source, names["lists"]))
+        elif o.kind is Kind.SHARES:  # each government list's share
+            offsets, keys = _members(out.coalition, names["lists"])
+            items = pa.array(source[out.coalition].round(o.digits), type=pa.float64())
+            result[o.name] = pa.MapArray.from_arrays(offsets, keys, items)
         elif o.kind is Kind.EVENT_WEEKS:
-            result[o.name] = _event_weeks(out.attacks, span, start_weeks)
+            result[o.name] = _event_weeks(source, span, start_weeks)
         elif o.kind is Kind.SERIES:
-            values = out.escalation if o.name == "escalation_by_week" else out.grievance
-            if o.name == "grievance_by_week":
-                values = values.round(4)
+            values = source if o.digits is None else source.round(o.digits)
             result[o.name] = _lists(values, span, o.type.value_type)
-        elif o.each == "patron":
-            for p, patron in enumerate(compiled.patron_names):
-                result[o.name.format(patron)] = pa.array(out.weights[:, p], type=o.type)
         else:
-            for c in columns(o, ()):
-                values = raw[c]
-                mask = values < 0 if o.kind is Kind.WEEKS else None
-                result[c] = pa.array(values, type=o.type, mask=mask)
+            mask = raw[o.name] < 0 if o.kind is Kind.WEEKS else None
+            result[o.name] = pa.array(raw[o.name], type=o.type, mask=mask)
     return result
 
 
@@ -234,10 +215,6 @@ def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
     world = compiled.world
     span = world.clock.horizon_weeks - world.clock.start_week + 1
     out = empty_raw(1, len(compiled.names), len(compiled.patron_names), span)
-    record_outcome(
-        compiled.ref, state, compiled.start.alignment, out.raw, out.coalition[0],
-        out.weights[0], out.escalation[0], out.grievance[0], out.attacks[0],
-        out.portfolios[0], out.seat_shares[0], out.walked_out[0],
-    )  # fmt: skip
+    record_outcome(compiled.ref, state, compiled.start.alignment, out, 0)
     start = np.array([world.clock.start_week])
     return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}

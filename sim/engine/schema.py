@@ -203,74 +203,12 @@ class Bargaining(Section):
     compromise_appeal: Weight = 0.0
 
 
-class Grievance(Section):
-    decay: Unit
-    seat_loss: Weight
-    talks_exclusion: Weight
-    government_exclusion: Weight
-    mandate_threat: Weight
-    guarantee_relief: Weight
-    casualty: Weight
-    protest_relief: Weight
-    incumbent_killed: Weight
-    blocked: Weight
-    # weekly grievance of a faction while an armed rival across the PMF question is
-    # mobilised (at clashes or above): fear and anger feed each other (0: no such feedback)
-    rival_escalation: Weight = 0.0
-    # weekly grievance, until the results are certified ([clock] certified_week), of a
-    # list that lost seats, in proportion to the share it lost: its appeal of the results
-    # is pending and then rejected (0: none)
-    results_appeal: Weight = 0.0
+class ScenarioBase(Section):
+    """A scenario's own tables: its name and seed, the clock, parliament's rules, the
+    consensus community, bargaining, the incumbent, the patrons, the factions and the
+    blocs. The tables each weekly process owns (``[grievance]``, ``[escalation]``...) are
+    added to it by ``sim.engine.assembly.Scenario``, from the processes' declarations."""
 
-
-class Escalation(Section):
-    thresholds: Annotated[tuple[Unit, Unit, Unit, Unit, Unit], BeforeValidator(as_tuple)]
-    slope: Positive
-    down_probability: Unit
-    capability_weight: Weight
-    deterrence_weight: Weight
-    restraint_weight: Weight
-    casualty_rates: Annotated[
-        tuple[CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate],
-        BeforeValidator(as_tuple),
-    ]
-    protest_min_seats: Seats
-    # the highest rung the street reaches: 3 lets large crowds clash with security forces
-    street_cap: int = Field(ge=0, le=5)
-    street_start: int = Field(default=0, ge=0, le=5)
-    # the street's own grievance, from services and jobs, beside the parties' (0: none)
-    street_grievance: Unit = 0.0
-    # the least armed capacity of a militia: below it an armed list's supporters can clash
-    # with security forces (rung 3) but not strike officials, and it is no rival camp that
-    # another can fight (rung 5) or fear (grievance.rival_escalation); 0: any armed faction
-    militia_armed: Unit = 0.0
-    # the spread (standard deviation) of each actor's resolve, drawn once a run and added to
-    # its pressure: how much runs differ in how hawkish each actor is (0: not at all)
-    resolve_spread: Weight = 0.0
-
-
-class WalkOut(Section):
-    """A list blocked long enough and aggrieved enough withdraws its MPs from parliament."""
-
-    # weekly chance that a list whose trigger holds walks out (0: no list ever does)
-    probability: Unit = 0.0
-    # the trigger: sessions or nominees its bloc, leading, has seen fail...
-    blocked_sessions: Weeks = 4
-    # ... and its grievance at least this
-    grievance: Unit = 0.5
-    # where its seats go (sim.engine.enums.SeatRule): the runners-up of its community, every
-    # remaining list in proportion to its seats, or nowhere
-    seats_to: Literal["same_community", "all_lists", "vacant"] = "same_community"
-
-
-class Governance(Section):
-    anti_pmf_stance: Signed
-    mandate_move_probability: Unit
-    crackdown_grievance: Weight
-    patron_rift: Unit
-
-
-class Scenario(Section):
     name: Label
     description: str = ""
     seed: int = Field(ge=0, lt=2**63)
@@ -278,18 +216,18 @@ class Scenario(Section):
     parliament: Parliament
     consensus: Consensus
     bargaining: Bargaining
-    grievance: Grievance
-    escalation: Escalation
-    governance: Governance
     incumbent: Incumbent
-    walk_out: WalkOut = WalkOut()
     patrons: dict[Name, Patron] = Field(min_length=1)
     factions: dict[Name, Faction] = Field(min_length=2)
     blocs: Annotated[tuple[Bloc, ...], BeforeValidator(as_tuple)] = ()
 
+    if TYPE_CHECKING:  # the processes' tables, read by attribute
+
+        def __getattr__(self, name: str) -> Any: ...
+
 
 # --------------------------------------------------------------------------- cross-field rules
-def check_rules(sc: Scenario) -> list[tuple[str, str]]:
+def check_rules(sc: ScenarioBase) -> list[tuple[str, str]]:
     """Rules across fields that types cannot express: seat totals, thresholds, references
     to factions and patrons, blocs. Returns (dotted key, what is wrong) pairs, in file order."""
     problems: list[tuple[str, str]] = []

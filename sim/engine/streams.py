@@ -13,14 +13,14 @@ not depend on which runs share its chunk or worker, on how many numbers another 
 drew, or on whether a branch ran last week: switching a mechanism off moves nothing else,
 and scenario comparisons stay paired draw by draw.
 
-A process receives its stream as one ``uint64`` key (``Streams`` holds one per process)
-and names each draw's purpose with a small integer constant of its own (a *slot*).
+A process declares its stream by name (``sim.engine.declare.Process.stream``), receives it
+as one ``uint64`` key (``stream_keys``, in the order of the week), and names each draw's
+purpose with a small integer constant of its own (a *slot*).
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
@@ -143,40 +143,18 @@ def binomial(key: np.uint64, week: int, slot: int, actor: int, n: int, p: float)
     return events if p == rare else n - events
 
 
-class Streams(NamedTuple):
-    """One stream key per weekly process (see ``sim.engine.week.one_week`` for the processes)."""
-
-    blocs: np.uint64
-    sessions: np.uint64
-    walkouts: np.uint64
-    governance: np.uint64
-    escalation: np.uint64
-    attacks: np.uint64
-
-
-#: A fixed tag per stream, so that a stream's key depends on the run's seed and its name.
-_TAGS = tuple(
-    np.uint64(int.from_bytes(name.encode().ljust(8, b"\0")[:8], "little"))
-    for name in Streams._fields
-)
-_BLOCS, _SESSIONS, _WALKOUTS, _GOVERNANCE, _ESCALATION, _ATTACKS = _TAGS
+def stream_tag(name: str) -> np.uint64:
+    """A stream's fixed tag, from its declared name: its first eight bytes (a process that
+    draws nothing has the empty name, and tag 0)."""
+    return np.uint64(int.from_bytes(name.encode().ljust(8, b"\0")[:8], "little"))
 
 
 @jit
-def streams_for(seed: int) -> Streams:
-    """The run's streams: each process's key, from the run's seed and the process's name."""
+def stream_keys(seed: int, tags: np.ndarray) -> np.ndarray:
+    """The run's streams: one key per tag, from the run's seed and the stream's name, so a
+    stream's numbers depend on its name alone, never on which other streams exist."""
     root = mix(np.uint64(seed) + _GAMMA)
-    return Streams(
-        mix(root ^ _BLOCS),
-        mix(root ^ _SESSIONS),
-        mix(root ^ _WALKOUTS),
-        mix(root ^ _GOVERNANCE),
-        mix(root ^ _ESCALATION),
-        mix(root ^ _ATTACKS),
-    )
-
-
-def run_streams(seed: int) -> Streams:
-    """``streams_for`` for Python callers: the keys stay ``uint64`` on the way back in
-    (boxed, they would come back as Python ints, which compiled code reads as int64)."""
-    return Streams(*(np.uint64(key) for key in streams_for(seed)))
+    keys = np.empty(len(tags), dtype=np.uint64)
+    for k in range(len(tags)):
+        keys[k] = mix(root ^ tags[k])
+    return keys

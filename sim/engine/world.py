@@ -13,26 +13,27 @@ from __future__ import annotations
 
 import typing
 from collections import namedtuple
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
-from numba.core import types
-from numba.experimental import structref
 from pydantic import BaseModel
 
 from sim.engine import schema
-from sim.engine.enums import ISSUES, Community, SeatRule
-from sim.engine.jit import jit
-from sim.engine.schema import Scenario
+from sim.engine.enums import ISSUES, Community
+from sim.engine.schema import ScenarioBase
 
 # --------------------------------------------------------------------------- sections
 
 
 def _kind(annotation: Any) -> type | None:
-    """float, int, bool or tuple for the fields a compiled process can read; None else."""
+    """float, int, bool or tuple for the fields a compiled process can read (a choice among
+    words, ``Literal[...]``, is read as its index, int); None else."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return _kind(typing.get_args(annotation)[0])
+    if origin is Literal:
+        return str
     if origin is tuple:
         args = typing.get_args(annotation)
         return tuple if args and all(_kind(a) is float for a in args) else None
@@ -60,46 +61,41 @@ def as_record(section: BaseModel) -> Any:
     """A scenario section as its record: values cast to the declared type, so every
     scenario compiles to the same record type (an int given for a float is a float)."""
     fields = _numeric_fields(type(section))
-    values = []
+    values: list[Any] = []
     for name, kind in fields.items():
         value = getattr(section, name)
-        values.append(tuple(float(v) for v in value) if kind is tuple else kind(value))
-    return _RECORDS[type(section)](*values)  # type: ignore[index]
+        if kind is str:  # a word of a Literal: its index, as the enum of its meaning has it
+            options = typing.get_args(type(section).model_fields[name].annotation)
+            values.append(options.index(value))
+        else:
+            values.append(tuple(float(v) for v in value) if kind is tuple else kind(value))
+    return record_type(type(section))(*values)
 
 
-_SECTIONS = (
-    schema.Clock,
-    schema.Parliament,
-    schema.Bargaining,
-    schema.Grievance,
-    schema.Escalation,
-    schema.Governance,
-    schema.Incumbent,
-    schema.WalkOut,
-)
-_RECORDS = {section: _record_type(section) for section in _SECTIONS}
+_RECORDS: dict[type, type] = {}
 
-if TYPE_CHECKING:  # the type checker reads a record as its section: same names, same types
-    ClockParams = schema.Clock
-    ParliamentParams = schema.Parliament
-    BargainingParams = schema.Bargaining
-    GrievanceParams = schema.Grievance
-    EscalationParams = schema.Escalation
-    GovernanceParams = schema.Governance
-    IncumbentParams = schema.Incumbent
-    WalkOutParams = schema.WalkOut
-else:
-    ClockParams, ParliamentParams, BargainingParams, GrievanceParams = (
-        _RECORDS[s] for s in _SECTIONS[:4]
-    )
-    EscalationParams, GovernanceParams, IncumbentParams, WalkOutParams = (
-        _RECORDS[s] for s in _SECTIONS[4:]
-    )
+
+def record_type(section: type[BaseModel]) -> type:
+    """The compiled record of a section class, made once."""
+    if section not in _RECORDS:
+        _RECORDS[section] = _record_type(section)
+    return _RECORDS[section]
+
+
+#: The scenario tables every process may read, owned by no process (the others are
+#: declared by the process that owns them, ``sim.engine.declare.Process.section``).
+CORE_SECTIONS: dict[str, type[BaseModel]] = {
+    "clock": schema.Clock,
+    "parliament": schema.Parliament,
+    "bargaining": schema.Bargaining,
+    "incumbent": schema.Incumbent,
+}
 
 
 # --------------------------------------------------------------------------- the world
-class World(NamedTuple):
-    """A scenario's fixed facts: N factions (rows), P patrons, B blocs, K issues.
+class Facts(NamedTuple):
+    """A scenario's fixed facts: N factions (rows), P patrons, B blocs, K issues. The World
+    is these, then one compiled record per scenario table (``world_type``).
 
     Arrays with N + 1 rows have the street as their last row: it climbs the ladder like an
     actor but holds no seats.
@@ -145,35 +141,15 @@ class World(NamedTuple):
     # the ladder's thresholds, indexed by the current rung
     climb_at: np.ndarray  # (6,) pressure to climb from a rung (inf at the top)
     hold_at: np.ndarray  # (6,) pressure below which one may step down (-inf at the bottom)
-    # the scenario's sections
-    clock: ClockParams
-    parliament: ParliamentParams
-    bargaining: BargainingParams
-    grievance: GrievanceParams
-    escalation: EscalationParams
-    governance: GovernanceParams
-    incumbent: IncumbentParams
-    walk_out: WalkOutParams
-    walk_out_rule: int  # sim.engine.enums.SeatRule: where a walk-out's seats go
 
 
-@structref.register
-class _WorldRefType(types.StructRef):
-    def preprocess_fields(self, fields: Any) -> Any:
-        return tuple((name, types.unliteral(kind)) for name, kind in fields)
-
-
-class WorldRef(structref.StructRefProxy):
-    """The compiled processes' handle on a ``World`` (see ``sim.engine.state.StateRef``)."""
-
-
-structref.define_proxy(WorldRef, _WorldRefType, list(World._fields))
-
-
-@jit
-def world_ref(world: World) -> WorldRef:
-    """The compiled handle on ``world`` (shares its arrays)."""
-    return WorldRef(*world)
+def world_type(sections: Mapping[str, type[BaseModel]]) -> type:
+    """The World: the facts, then a record per scenario table, under the table's name."""
+    fields = [*Facts._fields, *sections]
+    world = namedtuple("World", fields)  # type: ignore[misc]
+    world.__module__ = __name__
+    globals()["World"] = world  # compiled code caches types by module and name
+    return world
 
 
 class Start(NamedTuple):
@@ -191,9 +167,9 @@ class Compiled(NamedTuple):
     """A scenario compiled once: its World (and the compiled processes' handle on it), its
     Start, and the names for the outputs."""
 
-    scenario: Scenario
-    world: World
-    ref: World  # a WorldRef: the same arrays, as compiled code takes them
+    scenario: ScenarioBase
+    world: Any  # the World (``world_type``)
+    ref: Any  # a WorldRef: the same arrays, as compiled code takes them
     start: Start
     names: tuple[str, ...]
     patron_names: tuple[str, ...]
@@ -210,7 +186,11 @@ def _positions(p: schema.Positions | schema.IssueWeights) -> list[float]:
     return [float(getattr(p, issue)) for issue in ISSUES]
 
 
-def compile_world(sc: Scenario) -> Compiled:
+def compile_world(
+    sc: ScenarioBase, world_class: Any, sections: Mapping[str, type[BaseModel]], ref: Any
+) -> Compiled:
+    """A scenario's World (of type ``world_class``, with its ``sections``), its Start and names;
+    ``ref`` makes the compiled handle on the World."""
     names = tuple(sc.factions)
     patrons = tuple(sc.patrons)
     index = {name: i for i, name in enumerate(names)}
@@ -240,7 +220,7 @@ def compile_world(sc: Scenario) -> Compiled:
         leader_distance[:, b] = np.abs(positions - positions[leader]) @ issue_weights
     thresholds = np.array(sc.escalation.thresholds, dtype=float)
     floor = np.clip(seat_loss_grievance(seats, previous, sc.grievance.seat_loss), 0.0, 1.0)
-    world = World(
+    facts = Facts(
         seats=seats,
         previous_seats=previous,
         positions=positions,
@@ -276,16 +256,8 @@ def compile_world(sc: Scenario) -> Compiled:
         leader_distance=leader_distance,
         climb_at=np.append(thresholds, np.inf),
         hold_at=np.append(-np.inf, thresholds),
-        clock=as_record(sc.clock),
-        parliament=as_record(sc.parliament),
-        bargaining=as_record(sc.bargaining),
-        grievance=as_record(sc.grievance),
-        escalation=as_record(sc.escalation),
-        governance=as_record(sc.governance),
-        incumbent=as_record(sc.incumbent),
-        walk_out=as_record(sc.walk_out),
-        walk_out_rule=int(SeatRule[sc.walk_out.seats_to.upper()]),
     )
+    world = world_class(*facts, *(as_record(getattr(sc, name)) for name in sections))
     bloc_of = np.full(len(names), -1, dtype=np.int64)
     for b, bloc in enumerate(sc.blocs):
         for member in (bloc.leader, *bloc.members):
@@ -307,19 +279,4 @@ def compile_world(sc: Scenario) -> Compiled:
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
     blocs = tuple(b.name for b in sc.blocs)
-    return Compiled(sc, world, world_ref(world), start, names, patrons, blocs)
-
-
-_CACHE: dict[int, tuple[Scenario, Compiled]] = {}
-
-
-def world_for(sc: Scenario) -> Compiled:
-    """The compiled World of a Scenario object, built once per process."""
-    hit = _CACHE.get(id(sc))
-    if hit is not None and hit[0] is sc:
-        return hit[1]
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    compiled = compile_world(sc)
-    _CACHE[id(sc)] = (sc, compiled)
-    return compiled
+    return Compiled(sc, world, ref(world), start, names, patrons, blocs)

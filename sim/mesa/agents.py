@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import mesa
 
+from sim.engine.declare import State, World
 from sim.engine.enums import ISSUES, EscalationLevel
-from sim.engine.state import State
-from sim.engine.world import Compiled, World
+from sim.engine.world import Compiled
 
 
 class FormationModel(Protocol):

@@ -15,14 +15,11 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.engine.assembly import Scenario, decode, new_state, state_ref, streams_for, world_for
 from sim.engine.enums import GovernmentType, PMFStatus, Stage
-from sim.engine.events import Event, decode
+from sim.engine.events import Event
 from sim.engine.processes import blocs
-from sim.engine.schema import Scenario
-from sim.engine.state import new_state, state_ref
-from sim.engine.streams import run_streams
 from sim.engine.week import one_week
-from sim.engine.world import world_for
 from sim.mesa.agents import Faction, Incumbent, Patron
 from sim.scenario.loading import load_cached, with_overrides
 
@@ -71,9 +68,9 @@ class FormationModel(mesa.Model):
         self.scenario = sc
         self.compiled = world_for(sc)
         self.world = self.compiled.world
-        self.state = new_state(self.compiled.ref, self.compiled.start, record_events)
+        self.state = new_state(self.compiled.world, self.compiled.start, record_events)
         self._events: list[Event] = []
-        self.streams = run_streams(self.seed)
+        self.streams = streams_for(self.seed)
         self._state_ref = state_ref(self.state)  # what the compiled week takes
         self._run = self.state.run.view(np.recarray)  # the run record, by attribute
         self.week = int(self._run[0].week)  # weeks since election day

@@ -34,6 +34,7 @@ BEHAVIOURAL: tuple[str, ...] = (
     "escalation",  # the ladder: thresholds, slope, capability, deterrence, casualties
     "governance",  # what a government does about the PMF's mandate
     "walk_out",  # when a blocked list withdraws its MPs
+    "walk_back",  # when a list that walked out returns
     "consensus.major_list_seats",  # what makes a list "major": one definition for all cases
     "parliament.deadline_slip_probability",  # how often deadlines slip in practice
     "parliament.session_probability",  # how often a pending vote is convened

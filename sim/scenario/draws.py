@@ -28,6 +28,7 @@ import numpy as np
 
 from sim.scenario.loading import ScenarioError
 from sim.scenario.ranges import Range
+from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW
 from sim.scenario.sweep import numeric_parameter
 
 __all__ = [
@@ -39,10 +40,6 @@ __all__ = [
     "read_posterior",
 ]
 
-#: Replicates sharing one draw: 10 puts a per-draw probability within about +-0.15 (one
-#: standard error at p = 0.5), enough to see a spread such as issue 18's (P(majority) per
-#: point with quartiles 0, 0, 0, 0.5, 1), while 100 runs still span 10 draws.
-DEFAULT_RUNS_PER_DRAW = 10
 #: The posterior sample's weight column.
 WEIGHT = "weight"
 #: The stream of parameter draws, apart from the runs' own streams (spawn keys (i,)).

@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.engine.schema import Scenario, check_rules
+from sim.engine.assembly import Scenario
+from sim.engine.schema import check_rules
 from sim.scenario.inheritance import InheritanceError, inherit
 
 __all__ = [

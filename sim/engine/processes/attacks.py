@@ -13,16 +13,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.enums import EscalationLevel, EventKind, PMKind
-from sim.engine.events import log_event
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    RunField,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import EscalationLevel, PMKind
+from sim.engine.events import EVENT_LOG, log_event
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
 from sim.engine.rules.patrons import backfire
-from sim.engine.state import State
 from sim.engine.streams import uniform
-from sim.engine.world import World
 
 STRIKE, LETHAL = 0, 1  # the stream's slots
+ATTACK = event_code("attack")
+
+
+def attack_text(e: Line) -> str:
+    if e.detail:
+        return f"{e.actor} strikes the incumbent and kills him"
+    now = e.values["incumbent_legitimacy"]
+    return f"{e.actor} strikes the incumbent and fails (his legitimacy now {now:.2f})"
 
 
 @jit
@@ -51,11 +67,11 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         if uniform(rng, run.week, LETHAL, i) < lethal:
             state.legitimacy[i] = max(0.0, state.legitimacy[i] - 2 * inc.attacker_legitimacy_cost)
             incumbent_killed(world, state)
-            log_event(state, EventKind.ATTACK, i, -1, 1, run.incumbent_legitimacy)
+            log_event(state, ATTACK, i, -1, 1, run.incumbent_legitimacy)
             return
         run.incumbent_failed_attacks += 1
         run.incumbent_legitimacy = backfire(run.incumbent_legitimacy, inc.backfire_legitimacy)
-        log_event(state, EventKind.ATTACK, i, -1, 0, run.incumbent_legitimacy)
+        log_event(state, ATTACK, i, -1, 0, run.incumbent_legitimacy)
         state.legitimacy[i] = max(0.0, state.legitimacy[i] - inc.attacker_legitimacy_cost)
         for p in range(state.patience.shape[0]):
             blame = inc.patience_cost * max(state.alignment[i, p], 0.0)
@@ -65,15 +81,25 @@ def step(world: World, state: State, rng: np.uint64) -> None:
 class Attacks(Process):
     """Strikes on the incumbent, and their backfire."""
 
-    name = "attacks"
+    stream = "attacks"
     parameters = ("incumbent", "grievance", "clock")
-    reads = (
-        "run.week", "run.formed_week", "run.pm_kind", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "levels", "alignment", "legitimacy", "patience",
-        "grievance",
+    state = (
+        RunField("incumbent_present", np.bool_, "the scenario has an incumbent",
+                 lambda world: world.incumbent.present),
+        RunField("incumbent_alive", np.bool_, "he is alive",
+                 lambda world: world.incumbent.present and world.incumbent.alive),
+        RunField("incumbent_legitimacy", np.float64, "his legitimacy, in [0, 1]",
+                 lambda world: world.incumbent.legitimacy),
+        RunField("incumbent_attacks", np.int64, "strikes on him"),
+        RunField("incumbent_failed_attacks", np.int64, "strikes he survived"),
+        StateField("legitimacy", np.float64, Per.FACTION, "each faction's legitimacy",
+                   lambda world, start, built: start.legitimacy),
+        StateField("patience", np.float64, Per.PATRON_FACTION,
+                   "each patron's tolerance of each client's violence",
+                   lambda world, start, built: start.patience[:, None]),
+        StateField("incumbent_attack_series", np.int16, Per.WEEK, "strikes on him each week"),
     )  # fmt: skip
-    writes = (
-        "run.incumbent_attacks", "run.incumbent_failed_attacks", "run.incumbent_alive",
-        "incumbent_attack_series",
-        "run.incumbent_legitimacy", "legitimacy", "patience", "grievance", *EVENT_LOG)  # fmt: skip
+    reads = ("run.week", "run.formed_week", "run.pm_kind", "levels", "alignment", "grievance")
+    writes = ("grievance", *EVENT_LOG)
+    events = (EventSpec("attack", attack_text, "", "killed", ("incumbent_legitimacy",)),)
     step = staticmethod(step)

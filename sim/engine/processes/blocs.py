@@ -14,15 +14,30 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.enums import PMF_ISSUE, EventKind, Stage
-from sim.engine.events import log_event, recording
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    RunField,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import PMF_ISSUE, Stage
+from sim.engine.events import EVENT_LOG, log_event, recording
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
-from sim.engine.state import State
 from sim.engine.streams import normal
-from sim.engine.world import World
 
 NO_BLOC = -1
+BLOC_SWITCH = event_code("bloc_switch")
+
+
+def bloc_switch_text(e: Line) -> str:
+    return f"{e.actor} moves from {e.bloc(e.detail)} to {e.bloc(e.other)}"
+
+
 NOISE = 0  # the stream's slot: each faction's weekly noise in its bloc affinities
 
 
@@ -176,15 +191,21 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     if recording(state):
         for i in range(n):
             if new[i] != state.bloc_of[i]:
-                log_event(state, EventKind.BLOC_SWITCH, i, new[i], state.bloc_of[i])
+                log_event(state, BLOC_SWITCH, i, new[i], state.bloc_of[i])
     state.bloc_of[:] = new
 
 
 class Blocs(Process):
     """Bloc dynamics, weekly until a government forms."""
 
-    name = "blocs"
+    stream = "blocs"
     parameters = ("bargaining", "parliament")
-    reads = ("run.stage", "run.week", "bloc_of", "alignment", "seats")
-    writes = ("bloc_of", "run.bloc_switches", *EVENT_LOG)
+    state = (
+        StateField("bloc_of", np.int64, Per.FACTION, "bloc index, -1 outside every bloc",
+                   lambda world, start, built: start.bloc_of),
+        RunField("bloc_switches", np.int64, "moves between blocs"),
+    )  # fmt: skip
+    reads = ("run.stage", "run.week", "alignment", "seats")
+    writes = EVENT_LOG
+    events = (EventSpec("bloc_switch", bloc_switch_text, "to_bloc", "from_bloc"),)
     step = staticmethod(step)

@@ -14,17 +14,85 @@ Casualties follow the rung and feed back into grievance next week.
 from __future__ import annotations
 
 import math
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BeforeValidator, Field
 
-from sim.engine.enums import EscalationLevel, EventKind, PMFStatus
-from sim.engine.events import log_event
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    RunField,
+    SectionSpec,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import EscalationLevel, PMFStatus
+from sim.engine.events import EVENT_LOG, log_event, rung_name
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
 from sim.engine.rules.patrons import deterrence, restraint
-from sim.engine.state import State, menace_of
+from sim.engine.schema import CasualtyRate, Positive, Seats, Section, Unit, Weight, as_tuple
+from sim.engine.state import menace_of
 from sim.engine.streams import normal, poisson, uniform
-from sim.engine.world import EscalationParams, World
+
+
+class EscalationSection(Section):
+    """``[escalation]``: the ladder's thresholds, its weights and its casualties."""
+
+    thresholds: Annotated[tuple[Unit, Unit, Unit, Unit, Unit], BeforeValidator(as_tuple)]
+    slope: Positive
+    down_probability: Unit
+    capability_weight: Weight
+    deterrence_weight: Weight
+    restraint_weight: Weight
+    casualty_rates: Annotated[
+        tuple[CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate, CasualtyRate],
+        BeforeValidator(as_tuple),
+    ]
+    protest_min_seats: Seats
+    # the highest rung the street reaches: 3 lets large crowds clash with security forces
+    street_cap: int = Field(ge=0, le=5)
+    street_start: int = Field(default=0, ge=0, le=5)
+    # the street's own grievance, from services and jobs, beside the parties' (0: none)
+    street_grievance: Unit = 0.0
+    # the least armed capacity of a militia: below it an armed list's supporters can clash
+    # with security forces (rung 3) but not strike officials, and it is no rival camp that
+    # another can fight (rung 5) or fear (grievance.rival_escalation); 0: any armed faction
+    militia_armed: Unit = 0.0
+    # the spread (standard deviation) of each actor's resolve, drawn once a run and added to
+    # its pressure: how much runs differ in how hawkish each actor is (0: not at all)
+    resolve_spread: Weight = 0.0
+
+
+EscalationParams = Any  # the section's compiled record (world.escalation)
+RUNG_CHANGE = event_code("rung_change")
+CASUALTIES_EVENT = event_code("casualties")
+
+
+def rung_change_text(e: Line) -> str:
+    v = e.values
+    move = "climbs" if e.other > e.detail else "steps down"
+    return (
+        f"{e.actor} {move} to {rung_name(e.other)} (pressure {v['pressure']:+.2f}: grievance "
+        f"{v['grievance']:.2f}, capability {v['capability']:+.2f}, deterrence "
+        f"{-v['deterrence']:+.2f}, restraint {-v['restraint']:+.2f}"
+        + (f", resolve {v['resolve']:+.2f})" if v["resolve"] else ")")
+    )
+
+
+def casualties_text(e: Line) -> str:
+    return f"{e.values['dead']:.0f} dead on {e.actor}'s side"
+
+
+def initial_menace(world: Any, start: Any, built: dict) -> Any:
+    """How threatening each faction looks at the start: its grievance and its rung."""
+    grievance, levels = built["grievance"], built["levels"]
+    return [menace_of(grievance[i], levels[i]) for i in range(len(grievance))]
+
 
 UNARMED_CAP = int(EscalationLevel.PROTESTS)  # the unarmed can protest, not fight
 CLASHES = int(EscalationLevel.CLASHES)
@@ -161,7 +229,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         level = next_level(levels[i], pressure, cap, u, world.climb_at, world.hold_at, ladder)
         if level != levels[i]:
             log_event(
-                state, EventKind.RUNG_CHANGE, i, level, levels[i], pressure, grievance,
+                state, RUNG_CHANGE, i, level, levels[i], pressure, grievance,
                 grievance * ladder.capability_weight * armed,
                 ladder.deterrence_weight * deterrent * (1.0 - 0.5 * armed),
                 ladder.restraint_weight * held_back, cap, resolve,
@@ -169,7 +237,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         levels[i] = level
         dead = poisson(rng, week, CASUALTIES, i, ladder.casualty_rates[level])
         if dead > 0:
-            log_event(state, EventKind.CASUALTIES, i, -1, 0, dead)
+            log_event(state, CASUALTIES_EVENT, i, -1, 0, dead)
         state.casualties_last[i] = dead
         run.casualties += dead
         if i < n:
@@ -180,13 +248,30 @@ def step(world: World, state: State, rng: np.uint64) -> None:
 class Escalation(Process):
     """The ladder, for every armed faction and the street."""
 
-    name = "escalation"
+    stream = "escalation"
+    section = SectionSpec("escalation", EscalationSection)
     parameters = ("escalation", "incumbent", "parliament")
+    state = (
+        StateField("levels", np.int64, Per.ACTOR, "rung on the ladder, the street last",
+                   lambda world, start, built: start.levels),
+        StateField("menace", np.float64, Per.FACTION,
+                   "how threatening each faction looked at the end of last week",
+                   initial_menace),
+        StateField("casualties_last", np.float64, Per.ACTOR, "last week's dead on each side"),
+        StateField("protest_last", np.float64, Per.FACTION,
+                   "1 where last week's protest was large enough to matter"),
+        RunField("casualties", np.int64, "deaths in the run's violence"),
+    )  # fmt: skip
     reads = (
         "run.week", "run.formed_week", "run.incumbent_present", "run.incumbent_alive",
         "run.incumbent_legitimacy", "run.pmf_status", "run.street_anger", "grievance",
-        "government", "alignment",
-        "patience", "levels", "seats",
+        "government", "alignment", "patience", "seats",
     )  # fmt: skip
-    writes = ("levels", "casualties_last", "run.casualties", "menace", "protest_last", *EVENT_LOG)
+    writes = EVENT_LOG
+    events = (
+        EventSpec("rung_change", rung_change_text, "to_rung", "from_rung",
+                  ("pressure", "grievance", "capability", "deterrence", "restraint", "cap",
+                   "resolve")),
+        EventSpec("casualties", casualties_text, values=("dead",)),
+    )  # fmt: skip
     step = staticmethod(step)

@@ -13,13 +13,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.enums import PMF_ISSUE, EventKind, GovernmentType, PMFStatus
-from sim.engine.events import log_event
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    RunField,
+    SectionSpec,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import PMF_ISSUE, GovernmentType, PMFStatus
+from sim.engine.events import EVENT_LOG, log_event
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
-from sim.engine.state import State
+from sim.engine.schema import Section, Signed, Unit, Weight
 from sim.engine.streams import binomial, uniform
-from sim.engine.world import World
+
+
+class GovernanceSection(Section):
+    """``[governance]``: what a government does about the PMF's mandate."""
+
+    anti_pmf_stance: Signed
+    mandate_move_probability: Unit
+    crackdown_grievance: Weight
+    patron_rift: Unit
+
+
+def pmf_move_text(e: Line) -> str:
+    status = PMFStatus(e.other).label
+    return f"the government's bill leaves the PMF {status} ({e.values['votes']:.0f} votes)"
+
+
+PMF_MOVE = event_code("pmf_move")
 
 MOVE, VOTE = 0, 1  # the stream's slots
 
@@ -54,7 +81,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         return
     run.pmf_status += 1
     majority = world.parliament.confidence_majority
-    log_event(state, EventKind.PMF_MOVE, -1, run.pmf_status, 0, votes, majority)
+    log_event(state, PMF_MOVE, -1, run.pmf_status, 0, votes, majority)
     for i in range(len(world.seats)):
         if state.government[i]:
             for p in range(len(world.patron_pmf_stance)):
@@ -66,11 +93,20 @@ def step(world: World, state: State, rng: np.uint64) -> None:
 class Governance(Process):
     """A government's moves against the PMF's mandate, and the rift they open."""
 
-    name = "governance"
+    stream = "governance"
+    section = SectionSpec("governance", GovernanceSection)
     parameters = ("governance", "parliament")
+    state = (
+        RunField("pmf_status", np.int64, "the PMF's mandate (sim.engine.enums.PMFStatus)",
+                 PMFStatus.INTACT),
+        StateField("alignment", np.float64, Per.FACTION_PATRON,
+                   "each faction's alignment with each patron, in [-1, 1]",
+                   lambda world, start, built: start.alignment),
+    )  # fmt: skip
     reads = (
         "run.week", "run.formed_week", "run.government_type", "run.coalition_pmf_stance",
-        "run.pmf_status", "government", "alignment", "seats",
+        "government", "seats",
     )  # fmt: skip
-    writes = ("run.pmf_status", "alignment", *EVENT_LOG)
+    writes = EVENT_LOG
+    events = (EventSpec("pmf_move", pmf_move_text, "pmf_status", "", ("votes", "majority")),)
     step = staticmethod(step)

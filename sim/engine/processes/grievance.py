@@ -10,16 +10,52 @@ enough to win concessions. It stays in [0, 1].
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from sim.engine.declare import Per, Process, RunField, SectionSpec, State, StateField, World
 from sim.engine.enums import PMF_ISSUE, GovernmentType
 from sim.engine.jit import jit
-from sim.engine.processes import Process
 from sim.engine.processes.escalation import mobilised
 from sim.engine.rules.bargaining import government_position
 from sim.engine.rules.patrons import reassurance
-from sim.engine.state import State
-from sim.engine.world import GrievanceParams, World
+from sim.engine.schema import Section, Unit, Weight
+
+
+class GrievanceSection(Section):
+    """``[grievance]``: what raises and lowers each faction's grievance, a week."""
+
+    decay: Unit
+    seat_loss: Weight
+    talks_exclusion: Weight
+    government_exclusion: Weight
+    mandate_threat: Weight
+    guarantee_relief: Weight
+    casualty: Weight
+    protest_relief: Weight
+    incumbent_killed: Weight
+    blocked: Weight
+    # weekly grievance of a faction while an armed rival across the PMF question is
+    # mobilised (at clashes or above): fear and anger feed each other (0: no such feedback)
+    rival_escalation: Weight = 0.0
+    # weekly grievance, until the results are certified ([clock] certified_week), of a
+    # list that lost seats, in proportion to the share it lost: its appeal of the results
+    # is pending and then rejected (0: none)
+    results_appeal: Weight = 0.0
+
+
+GrievanceParams = Any  # the section's compiled record (world.grievance)
+
+
+def initial_grievance(world: Any, start: Any, built: dict) -> np.ndarray:
+    """The scenario's grievance; a scenario that starts after the incumbent's killing
+    starts with his backers enraged."""
+    grievance = start.grievance.copy()
+    if world.incumbent.present and not world.incumbent.alive:
+        bump = world.grievance.incumbent_killed * world.incumbent_supporters
+        grievance = np.minimum(grievance + bump, 1.0)
+    return grievance
 
 
 @jit
@@ -121,13 +157,17 @@ def step(world: World, state: State, rng: np.uint64) -> None:
 class Grievance(Process):
     """Each faction's grievance: decay to a floor, exclusion, threat, casualties, relief."""
 
-    name = ""  # it draws no random numbers
+    stream = ""  # it draws no random numbers
+    section = SectionSpec("grievance", GrievanceSection)
     parameters = ("grievance", "governance", "clock", "escalation")
+    state = (
+        StateField("grievance", np.float64, Per.FACTION, "each faction's grievance, in [0, 1]",
+                   initial_grievance),
+        RunField("street_anger", np.float64, "the street's own grievance from its dead"),
+    )  # fmt: skip
     reads = (
         "run.formed_week", "run.talks_open", "run.coalition_pmf_stance", "run.pmf_status",
         "run.government_type", "on_the_table", "government", "alignment", "casualties_last",
-        "protest_last", "grievance", "levels", "run.street_anger", "run.week", "seats",
-        "major_list",
+        "protest_last", "levels", "run.week", "seats", "major_list",
     )  # fmt: skip
-    writes = ("grievance", "run.street_anger")
     step = staticmethod(step)

@@ -17,9 +17,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.enums import PMF_ISSUE, SHARING_ISSUE, EventKind, GovernmentType, PMKind, Stage
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    RunField,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import PMF_ISSUE, SHARING_ISSUE, GovernmentType, PMKind, Stage
 from sim.engine.events import (
+    ACCEPTS,
     ATTENDS,
+    EVENT_LOG,
+    MARGIN_TERMS,
+    REFUSES,
     STAYS_AWAY,
     VOTE_DEAL_BROKEN,
     VOTE_PASSED,
@@ -28,7 +43,6 @@ from sim.engine.events import (
     recording,
 )  # fmt: skip
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
 from sim.engine.processes.blocs import largest_bloc
 from sim.engine.rules.bargaining import (
     acceptance_margin,
@@ -37,13 +51,23 @@ from sim.engine.rules.bargaining import (
     government_position,
 )
 from sim.engine.rules.constitution import blocking_third, boycotting, quorum_met
-from sim.engine.state import State
 from sim.engine.streams import binomial, normal, uniform
-from sim.engine.world import World
 
 REPLAN_WEEKS = 4  # a formateur rethinks its offer at least this often
 # the stream's slots
 CONVENED, ATTENDANCE, NOMINEE, ACCEPTANCE, CONFIDENCE, SLIP, KEPT_OPEN = range(7)
+
+# the kinds of event the sequence records (their lines: the texts below the step)
+OFFER_PLANNED = event_code("offer_planned")
+ANSWER = event_code("answer")
+NOMINEE_CHARGED = event_code("nominee_charged")
+CONFIDENCE_VOTE = event_code("confidence_vote")
+GOVERNMENT_FORMED = event_code("government_formed")
+SESSION_KEPT_OPEN = event_code("session_kept_open")
+SESSION = event_code("session")
+PRESIDENT_ELECTED = event_code("president_elected")
+NOMINEE_FAILED = event_code("nominee_failed")
+PARLIAMENT_SITS = event_code("parliament_sits")
 
 
 @jit
@@ -117,7 +141,7 @@ def offer(
             members = plan.members.sum()
             seats = (state.seats * plan.members).sum()
             log_event(
-                state, EventKind.OFFER_PLANNED, formateur, plan.pm_kind, invite_to, members,
+                state, OFFER_PLANNED, formateur, plan.pm_kind, invite_to, members,
                 seats, plan.expected_value, plan.pass_probability,
             )  # fmt: skip
             # the terms of the chosen package's margins (best_offer weighed others after it)
@@ -152,7 +176,7 @@ def log_answers(
             continue
         answer = (ATTENDS if yes[i] else STAYS_AWAY) if at_session else int(yes[i])
         log_event(
-            state, EventKind.ANSWER, i, formateur, answer, margins[i], t[i, 0], t[i, 1],
+            state, ANSWER, i, formateur, answer, margins[i], t[i, 0], t[i, 1],
             t[i, 2], t[i, 3], t[i, 4], t[i, 5], t[i, 6],
         )  # fmt: skip
 
@@ -232,7 +256,7 @@ def choose_nominee(world: World, state: State, rng: np.uint64) -> None:
         run.nominee = PMKind.INCUMBENT
     else:
         run.nominee = PMKind.FORMATEUR
-    log_event(state, EventKind.NOMINEE_CHARGED, formateur, run.nominee, 0, seats)
+    log_event(state, NOMINEE_CHARGED, formateur, run.nominee, 0, seats)
 
 
 @jit
@@ -264,7 +288,7 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     broken = run.consensus_deal and (accepted & major).sum() < major.sum()
     result = VOTE_SHORT if yes < majority else VOTE_DEAL_BROKEN if broken else VOTE_PASSED
     log_event(
-        state, EventKind.CONFIDENCE_VOTE, formateur, run.plan_pm_kind, result, yes, majority,
+        state, CONFIDENCE_VOTE, formateur, run.plan_pm_kind, result, yes, majority,
         in_deal,
     )  # fmt: skip
     if result != VOTE_PASSED:
@@ -285,7 +309,7 @@ def try_to_form_government(world: World, state: State, rng: np.uint64) -> bool:
     run.formed_week = run.week
     run.talks_open = False
     log_event(
-        state, EventKind.GOVERNMENT_FORMED, run.pm_faction, run.government_type, run.pm_kind,
+        state, GOVERNMENT_FORMED, run.pm_faction, run.government_type, run.pm_kind,
         in_deal, yes,
     )  # fmt: skip
     return True
@@ -298,7 +322,7 @@ def speaker(world: World, state: State, rng: np.uint64) -> None:
     majority = world.parliament.speaker_majority
     present = attendance(world, state, rng, False, majority, True)
     met = quorum_met(present, majority)
-    log_event(state, EventKind.SESSION, -1, Stage.SPEAKER, met, present, majority)
+    log_event(state, SESSION, -1, Stage.SPEAKER, met, present, majority)
     if met:
         run.stage = Stage.PRESIDENT
 
@@ -313,13 +337,13 @@ def president(world: World, state: State, rng: np.uint64) -> None:
     run.president_sessions += 1
     present = attendance(world, state, rng, True, rules.president_quorum, False)
     met = quorum_met(present, rules.president_quorum)
-    log_event(state, EventKind.SESSION, -1, Stage.PRESIDENT, met, present, rules.president_quorum)
+    log_event(state, SESSION, -1, Stage.PRESIDENT, met, present, rules.president_quorum)
     if met:
         # the package that elected the president binds the cabinet talks if it took in
         # every major list of the consensus community
         table = government_position(world, state, state.on_the_table)
         run.consensus_deal = table[SHARING_ISSUE] >= 1.0
-        log_event(state, EventKind.PRESIDENT_ELECTED, -1, -1, run.consensus_deal, present)
+        log_event(state, PRESIDENT_ELECTED, -1, -1, run.consensus_deal, present)
         run.stage = Stage.NOMINATION
         run.timer = run.week + rules.nomination_weeks
         return
@@ -343,7 +367,7 @@ def cabinet(world: World, state: State, rng: np.uint64) -> None:
         run.timer += 1
         return
     run.failed_nominees += 1
-    log_event(state, EventKind.NOMINEE_FAILED, run.formateur, run.nominee, 0, run.failed_nominees)
+    log_event(state, NOMINEE_FAILED, run.formateur, run.nominee, 0, run.failed_nominees)
     add_stalemate(world, state)
     run.stage = Stage.NOMINATION
     run.timer = run.week + rules.nomination_weeks
@@ -354,10 +378,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     run = state.run[0]
     if run.stage == Stage.AWAITING_SESSION and run.week >= world.clock.first_session_week:
         run.stage = Stage.SPEAKER  # the results are certified: parliament sits this week
-        log_event(state, EventKind.PARLIAMENT_SITS)
+        log_event(state, PARLIAMENT_SITS)
     if run.stage == Stage.SPEAKER:
         if uniform(rng, run.week, KEPT_OPEN, 0) < world.parliament.open_session_probability:
-            log_event(state, EventKind.SESSION_KEPT_OPEN)
+            log_event(state, SESSION_KEPT_OPEN)
             return
         speaker(world, state, rng)
     elif run.stage == Stage.PRESIDENT:
@@ -372,31 +396,143 @@ def step(world: World, state: State, rng: np.uint64) -> None:
         cabinet(world, state, rng)
 
 
+# --------------------------------------------------------------------------- the timeline
+def _pm(e: Line) -> str:
+    return PMKind(e.other).label if e.other >= 0 else ""
+
+
+def offer_text(e: Line) -> str:
+    v = e.values
+    return (
+        f"{e.actor} plans a package of {v['members']:.0f} lists ({v['member_seats']:.0f} "
+        f"seats) under a {_pm(e)} PM; expected value {v['expected_value']:.2f}, "
+        f"chance it passes {v['pass_probability']:.2f}"
+    )
+
+
+def answer_text(e: Line) -> str:
+    v = e.values
+    terms = sorted(MARGIN_TERMS, key=lambda t: -abs(v[t]))[:2]
+    why = ", ".join(f"{t.replace('_', ' ')} {v[t]:+.2f}" for t in terms)
+    verb = {
+        REFUSES: f"refuses {e.other_actor}'s package",
+        ACCEPTS: f"accepts {e.other_actor}'s package",
+        ATTENDS: "attends",
+        STAYS_AWAY: "stays away",
+    }[e.detail]
+    return f"{e.actor} {verb} (margin {v['margin']:+.2f}: {why})"
+
+
+def session_text(e: Line) -> str:
+    stage = Stage(e.other).name.lower()
+    met = "quorum met" if e.detail else "quorum missed"
+    present, quorum = e.values["present"], e.values["quorum"]
+    return f"{stage} session: {present:.0f} present of {quorum:.0f} needed, {met}"
+
+
+def president_text(e: Line) -> str:
+    return "president elected" + (" on a consensus package" if e.detail else "")
+
+
+def charged_text(e: Line) -> str:
+    seats = e.values["bloc_seats"]
+    return f"{e.actor} (bloc of {seats:.0f} seats) is charged with a {_pm(e)} nominee"
+
+
+def vote_text(e: Line) -> str:
+    v = e.values
+    result = {
+        VOTE_PASSED: "wins",
+        VOTE_SHORT: "fails",
+        VOTE_DEAL_BROKEN: "is void (the consensus deal lacks a major list)",
+    }[e.detail]
+    return (
+        f"confidence vote for {e.actor}'s {_pm(e)} nominee {result}: {v['yes']:.0f} yes of "
+        f"{v['majority']:.0f} needed ({v['seats_accepting']:.0f} seats in the deal)"
+    )
+
+
+def failed_text(e: Line) -> str:
+    return f"{e.actor}'s {_pm(e)} nominee runs out of time"
+
+
+def formed_text(e: Line) -> str:
+    gov = GovernmentType(e.other).label
+    if e.actor:
+        lead = f"under {e.actor}'s PM"
+    else:
+        lead = f"under a {PMKind(e.detail).label} PM without a list"
+    return f"a {gov} government forms {lead} ({e.values['coalition_seats']:.0f} seats)"
+
+
 class Sessions(Process):
     """The constitutional sequence, with its talks and votes."""
 
-    name = "sessions"
+    stream = "sessions"
     parameters = ("parliament", "bargaining", "grievance", "incumbent", "clock")
-    reads = (
-        "run.week", "run.stage", "run.timer", "run.formateur", "run.nominee",
-        "run.failed_nominees", "run.consensus_deal", "run.stalemate", "run.plan_valid",
-        "run.plan_formateur", "run.plan_nominee", "run.plan_compromise", "run.plan_deal",
-        "run.plan_invite_to", "run.plan_expires", "run.plan_pm_kind", "run.incumbent_alive",
-        "run.incumbent_legitimacy", "run.nomination_leader", "bloc_of", "alignment",
-        "legitimacy", "menace", "grievance", "plan_members", "plan_pm_position",
-        "on_the_table", "seats", "major_list",
+    state = (
+        RunField("stage", np.int64, "the constitutional stage (sim.engine.enums.Stage)",
+                 Stage.AWAITING_SESSION),
+        RunField("timer", np.int64, "week at which the current wait or deadline ends"),
+        RunField("formateur", np.int64, "the nominee's list (the largest bloc's leader)", -1),
+        RunField("nominee", np.int64, "the charged nominee's PMKind", PMKind.NONE),
+        RunField("nominees", np.int64, "nominees charged"),
+        RunField("failed_nominees", np.int64, "nominees who failed"),
+        RunField("president_sessions", np.int64, "sessions to elect the president"),
+        RunField("president_failures", np.int64, "of those, sessions that missed the quorum"),
+        RunField("stalled_by_boycott", np.bool_, "a boycott denied the presidential quorum"),
+        RunField("stalemate", np.float64, "pull toward a deal, grows with every failure"),
+        RunField("talks_open", np.bool_, "cabinet talks are under way"),
+        RunField("consensus_deal", np.bool_, "the president was elected on a consensus deal"),
+        RunField("nomination_leader", np.int64, "largest bloc at the first nomination", -1),
+        RunField("nomination_bloc", np.int64, "its bloc (-1 for a list alone)", -1),
+        RunField("nomination_seats", np.float64, "and its seats"),
+        RunField("plan_valid", np.bool_, "the formateur's standing offer is current"),
+        RunField("plan_formateur", np.int64, "whose offer it is"),
+        RunField("plan_nominee", np.int64, "for which nominee"),
+        RunField("plan_compromise", np.bool_, "under a compromise PM"),
+        RunField("plan_deal", np.bool_, "on a consensus deal"),
+        RunField("plan_invite_to", np.int64, "whom it invites"),
+        RunField("plan_expires", np.int64, "the week it is re-planned"),
+        RunField("plan_pm_kind", np.int64, "its PM's PMKind"),
+        RunField("formed_week", np.int64, "the week the government formed", -1),
+        RunField("government_type", np.int64, "sim.engine.enums.GovernmentType",
+                 GovernmentType.NONE),
+        RunField("pm_kind", np.int64, "sim.engine.enums.PMKind", PMKind.NONE),
+        RunField("pm_faction", np.int64, "the PM's list", -1),
+        RunField("confidence_yes", np.int64, "votes for the government"),
+        RunField("coalition_pmf_stance", np.float64, "the government's stance on the PMF"),
+        StateField("blocked_sessions", np.int64, Per.FACTION,
+                   "failed sessions and nominees while its bloc led"),
+        StateField("on_the_table", np.bool_, Per.FACTION,
+                   "invited into the offer under discussion", True),
+        StateField("plan_members", np.bool_, Per.FACTION, "the formateur's planned coalition"),
+        StateField("plan_pm_position", np.float64, Per.ISSUE, "where its PM stands"),
+        StateField("government", np.bool_, Per.FACTION, "the government's members, once formed"),
+        StateField("answer_terms", np.float64, Per.ANSWER,
+                   "the terms of each invitee's last margin (a single run only)",
+                   width=len(MARGIN_TERMS)),
     )  # fmt: skip
-    writes = (
-        "run.stage", "run.timer", "run.formateur", "run.nominee", "run.nominees",
-        "run.failed_nominees", "run.president_sessions", "run.president_failures",
-        "run.stalled_by_boycott", "run.stalemate", "run.talks_open", "run.consensus_deal",
-        "run.nomination_leader", "run.nomination_bloc", "run.nomination_seats",
-        "run.plan_valid", "run.plan_formateur", "run.plan_nominee", "run.plan_compromise",
-        "run.plan_deal", "run.plan_invite_to", "run.plan_expires", "run.plan_pm_kind",
-        "run.formed_week", "run.government_type", "run.pm_kind", "run.pm_faction",
-        "run.confidence_yes", "run.coalition_pmf_stance", "grievance", "plan_members",
-        "plan_pm_position", "on_the_table", "government", "blocked_sessions",
-        "answer_terms",  # the terms of each answer, for the event log
-        *EVENT_LOG,
+    reads = (
+        "run.week", "run.incumbent_alive", "run.incumbent_legitimacy", "bloc_of",
+        "alignment", "legitimacy", "menace", "seats", "major_list",
+    )  # fmt: skip
+    writes = ("grievance", *EVENT_LOG)
+    events = (
+        EventSpec("parliament_sits", lambda e: "results certified: parliament sits"),
+        EventSpec("offer_planned", offer_text, "pm_kind", "invite_to",
+                  ("members", "member_seats", "expected_value", "pass_probability")),
+        EventSpec("answer", answer_text, "formateur", "answer", ("margin", *MARGIN_TERMS),
+                  other_is_actor=True),
+        EventSpec("session", session_text, "stage", "quorum_met", ("present", "quorum")),
+        EventSpec("president_elected", president_text, "", "consensus_deal", ("present",)),
+        EventSpec("nominee_charged", charged_text, "pm_kind", "", ("bloc_seats",)),
+        EventSpec("confidence_vote", vote_text, "pm_kind", "result",
+                  ("yes", "majority", "seats_accepting")),
+        EventSpec("nominee_failed", failed_text, "pm_kind", "", ("failed_nominees",)),
+        EventSpec("government_formed", formed_text, "government_type", "pm_kind",
+                  ("coalition_seats", "yes")),
+        EventSpec("session_kept_open",
+                  lambda e: "the first session is kept open: no vote on the speaker this week"),
     )  # fmt: skip
     step = staticmethod(step)

@@ -16,17 +16,52 @@ formation left to walk out of.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-from sim.engine.enums import EventKind, SeatRule, Stage
-from sim.engine.events import log_event
+from sim.engine.declare import (
+    EventSpec,
+    Line,
+    Per,
+    Process,
+    SectionSpec,
+    State,
+    StateField,
+    World,
+    event_code,
+)
+from sim.engine.enums import SeatRule, Stage
+from sim.engine.events import EVENT_LOG, log_event
 from sim.engine.jit import jit
-from sim.engine.processes import EVENT_LOG, Process
-from sim.engine.state import State
+from sim.engine.schema import Section, Unit, Weeks
 from sim.engine.streams import uniform
-from sim.engine.world import World
 
 WALK = 0  # the stream's slot
+
+
+class WalkOutSection(Section):
+    """``[walk_out]``: a list blocked long enough and aggrieved enough withdraws its MPs."""
+
+    # weekly chance that a list whose trigger holds walks out (0: no list ever does)
+    probability: Unit = 0.0
+    # the trigger: sessions or nominees its bloc, leading, has seen fail...
+    blocked_sessions: Weeks = 4
+    # ... and its grievance at least this
+    grievance: Unit = 0.5
+    # where its seats go (sim.engine.enums.SeatRule, in its order): the runners-up of its
+    # community, every remaining list in proportion to its seats, or nowhere
+    seats_to: Literal["same_community", "all_lists", "vacant"] = "same_community"
+
+
+def walk_out_text(e: Line) -> str:
+    rule = SeatRule(e.detail)
+    to = rule.label.replace("_", " ")
+    where = "are left vacant" if rule == SeatRule.VACANT else f"pass to {to}"
+    return f"{e.actor} walks out of parliament: its {e.values['seats']:.0f} seats {where}"
+
+
+WALK_OUT = event_code("walk_out")
 
 
 @jit
@@ -90,7 +125,7 @@ def walk_out(world: World, state: State, leaving: int) -> None:
     one), its nominee's charge lapsed, the formateur's offer to be re-planned."""
     run = state.run[0]
     seats = state.seats[leaving]
-    receives = seat_receivers(state.seats, world.community, leaving, world.walk_out_rule)
+    receives = seat_receivers(state.seats, world.community, leaving, world.walk_out.seats_to)
     state.seats[:] = redistribute(state.seats, leaving, receives)
     state.walked_out[leaving] = True
     state.major_list[leaving] = False
@@ -105,7 +140,7 @@ def walk_out(world: World, state: State, leaving: int) -> None:
         run.stage = Stage.NOMINATION  # the president charges the new largest bloc's nominee
         run.timer = run.week + world.parliament.nomination_weeks
     run.plan_valid = False
-    log_event(state, EventKind.WALK_OUT, leaving, -1, world.walk_out_rule, seats)
+    log_event(state, WALK_OUT, leaving, -1, world.walk_out.seats_to, seats)
 
 
 @jit
@@ -126,14 +161,23 @@ def step(world: World, state: State, rng: np.uint64) -> None:
 class Walkouts(Process):
     """Lists blocked long enough and aggrieved enough withdraw from parliament."""
 
-    name = "walkouts"
+    stream = "walkouts"
+    section = SectionSpec("walk_out", WalkOutSection, switch="probability")
     parameters = ("walk_out", "parliament")
+    state = (
+        StateField("seats", np.float64, Per.FACTION, "seats each list holds now",
+                   lambda world, start, built: world.seats),
+        StateField("major_list", np.bool_, Per.FACTION,
+                   "a major list of the consensus community, in parliament",
+                   lambda world, start, built: world.major_list),
+        StateField("walked_out", np.bool_, Per.FACTION, "the list has withdrawn its MPs"),
+    )  # fmt: skip
     reads = (
-        "run.week", "run.formed_week", "run.formateur", "run.stage", "seats",
-        "blocked_sessions", "grievance", "bloc_of",
+        "run.week", "run.formed_week", "run.formateur", "run.stage", "blocked_sessions",
+        "grievance", "bloc_of",
     )  # fmt: skip
     writes = (
-        "seats", "walked_out", "major_list", "on_the_table", "bloc_of", "run.stage",
-        "run.timer", "run.plan_valid", *EVENT_LOG,
+        "on_the_table", "bloc_of", "run.stage", "run.timer", "run.plan_valid", *EVENT_LOG,
     )  # fmt: skip
+    events = (EventSpec("walk_out", walk_out_text, detail="seats_to", values=("seats",)),)
     step = staticmethod(step)

@@ -17,10 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.engine.declare import State, World
 from sim.engine.enums import PMF_ISSUE, SHARING_ISSUE, PMKind
 from sim.engine.jit import jit
-from sim.engine.state import State
-from sim.engine.world import World
 
 
 class Offer(NamedTuple):
