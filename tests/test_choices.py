@@ -7,7 +7,13 @@ import argparse
 
 import pytest
 
-from sim.analysis.settings import CORRECTIONS, DEFAULT_SAMPLES, NUMERIC_TESTS, SENSITIVITY_METHODS
+from sim.analysis.settings import (
+    CALIBRATION_METHODS,
+    CORRECTIONS,
+    DEFAULT_SAMPLES,
+    NUMERIC_TESTS,
+    SENSITIVITY_METHODS,
+)
 from sim.batch.settings import BACKENDS, DEFAULT_MAX_RUNS, MAX_CHUNK
 from sim.cli.options import build_parser
 from sim.scenario.settings import DESIGNS
@@ -35,6 +41,7 @@ SOURCES = [
     ("compare", "--numeric-test", NUMERIC_TESTS),
     ("report", "--correction", CORRECTIONS),
     ("report", "--numeric-test", NUMERIC_TESTS),
+    ("calibrate", "--method", CALIBRATION_METHODS),
 ]
 
 

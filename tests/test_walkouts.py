@@ -205,3 +205,17 @@ def test_a_bloc_cannot_list_a_faction_without_seats():
 def test_the_baseline_validates_with_its_walk_out_section():
     sc = load_scenario("scenarios/baseline.toml")
     assert sc.walk_out.seats_to in {r.label for r in SeatRule}
+
+
+def test_the_last_list_in_parliament_cannot_walk_out():
+    """Issue 20's case, kept as a fixed example: with every trigger at zero all lists walk
+    out, one a week, but the last stays; its seats, and parliament, are kept."""
+    scenario = variant(
+        walk_out__probability=1.0, walk_out__blocked_sessions=0, walk_out__grievance=0.0,
+        parliament__session_probability=0.0,
+    )  # fmt: skip
+    model = FormationModel(scenario, seed=0).run()
+    seats = model.state.seats
+    assert seats.sum() == scenario.parliament.size
+    assert (seats > 0).sum() >= 1
+    assert len([e for e in model.events if e.kind == "walk_out"]) == len(seats) - (seats > 0).sum()

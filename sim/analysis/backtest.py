@@ -6,7 +6,9 @@ to that week, through ``sim.scenario.loading.with_overrides``), and the record i
 
 - ``conditions``: what happened, as conditions on a run's row in the language of
   ``sim discover --outcome`` (``"max_escalation >= 4"``, ``"not formed"``);
-- ``weeks_to_government``: weeks from election day to the confidence vote, or ``"none"``.
+- ``weeks_to_government``: weeks from election day to the confidence vote, or ``"none"``;
+- ``lacks`` (optional): what the scenario still lacks to stand for its moment (an outside
+  shock, a rule the engine cannot express); such a case is incomplete, and says so.
 
 ``sim backtest CASE.toml`` runs the batch (``sim.batch``) and scores the record against it:
 
@@ -96,6 +98,12 @@ class Case(Section):
         Field(min_length=1),
     ]
     weeks_to_government: Annotated[int, Field(ge=0, le=MAX_WEEKS)] | Literal["none"]
+    # what the scenario still lacks to stand for its moment (an outside shock, a rule or
+    # a mechanism the engine does not have): a case that lacks anything is incomplete, and
+    # its score is shown as such
+    lacks: Annotated[
+        tuple[Annotated[str, Field(min_length=1)], ...], BeforeValidator(as_tuple)
+    ] = ()
 
 
 @dataclass(frozen=True)
@@ -328,6 +336,9 @@ def format_score(s: Score, header: str = "") -> str:
     """The score as the terminal shows it."""
     pc = s.prepared
     lines = [header] if header else []
+    if pc.case.lacks:
+        lines.append(f"INCOMPLETE case: the scenario lacks {len(pc.case.lacks)} thing(s):")
+        lines += [f"  - {what}" for what in pc.case.lacks]
     lines.append(f"{'recorded outcome':<44}{'P':>7}   95% interval")
     for k, prob in enumerate([s.every, *s.each]):
         label = prob.label if k == 0 else f"  {prob.label}"
@@ -387,6 +398,8 @@ def _plain(s: Score) -> dict[str, Any]:
         "failed": s.failed,
         "start_week": pc.start_week,
         "horizon_weeks": pc.horizon,
+        "complete": not pc.case.lacks,
+        "lacks": list(pc.case.lacks),
         "every_condition": s.every.as_dict(),
         "conditions": [p.as_dict() for p in s.each],
         "weeks_to_government": {

@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow as pa
 
 from sim.engine.replicates import run_points
+from sim.scenario.draws import ParameterDraws
 from sim.scenario.loading import ScenarioError, resolve_raw, scenario_hash, validate
-from sim.scenario.sweep import SweepPoint, build_points, parse_sweep
+from sim.scenario.sweep import SweepPoint, build_points, check_design_size, parse_sweep
 
 
 def run_seed(batch_seed: int, run_index: int) -> int:
@@ -86,23 +87,33 @@ class Experiment:
     replicates: int
     seed: int
     sweep_keys: list[str] = field(default_factory=list)
+    # parameter draws (``--priors``, ``--posterior``): each point is one draw, shared by
+    # ``runs_per_draw`` consecutive replicates; ``replicates`` is then the batch's runs
+    draws: ParameterDraws | None = None
 
     @property
     def total_runs(self) -> int:
+        if self.draws is not None:
+            return self.replicates
         return len(self.points) * self.replicates
 
     def task(self, run_id: int) -> tuple[int, int, int]:
+        if self.draws is not None:  # replicate i: draw i // runs_per_draw, run seed i
+            return run_id // self.draws.runs_per_draw, run_id, run_seed(self.seed, run_id)
         point, replicate = divmod(run_id, self.replicates)
         return point, run_id, run_seed(self.seed, replicate)
 
     def identity(self) -> dict:
         """What must match for a directory to be resumed."""
-        return {
+        out = {
             "scenario_hash": self.scenario_hash,
             "seed": self.seed,
             "replicates": self.replicates,
             "points": [p.values for p in self.points],
         }
+        if self.draws is not None:
+            out["draws"] = self.draws.identity()
+        return out
 
 
 def _plain(value: Any) -> int | float:
@@ -130,6 +141,7 @@ def prepare(
     seed: int | None = None,
     sweep: dict | None = None,
     points: list[dict[str, float]] | None = None,
+    draws: ParameterDraws | None = None,
 ) -> Experiment:
     """Load and validate a scenario (and its sweep, from the file or ``sweep``).
 
@@ -137,6 +149,10 @@ def prepare(
     with the same keys), e.g. a sensitivity design from SALib; the file's ``[sweep]`` is then
     not used. Each point is validated like any sweep point. Nothing is written here, so a bad
     scenario, sweep or option fails before any output exists.
+
+    ``draws`` gives each group of ``draws.runs_per_draw`` replicates its own parameter
+    values (``sim.scenario.draws``): a point a draw, ``runs`` runs in all, replicate *i*
+    with run seed *i* and draw *i // runs_per_draw* in every scenario (paired).
     """
     path = Path(path)
     raw, origin = resolve_raw(path)
@@ -147,12 +163,25 @@ def prepare(
         point_values, sweep_replicates = _explicit_points(points, str(path)), None
     else:
         point_values, sweep_replicates = parse_sweep(raw, str(path))
+    replicates = runs if runs is not None else (sweep_replicates or 100)
+    if draws is not None:
+        if point_values:
+            raise ScenarioError(
+                path, "sweep", "a batch with parameter draws cannot also be a sweep"
+            )
+        total = replicates if isinstance(replicates, int) and replicates > 0 else 1
+        batch_seed = scenario.seed if seed is None else seed
+        check_design_size(
+            draws.draws(total), f"{total:,} runs at {draws.runs_per_draw} a draw",
+            "use more --runs-per-draw", str(path), "--runs",
+        )  # fmt: skip
+        if isinstance(batch_seed, int) and not isinstance(batch_seed, bool) and batch_seed >= 0:
+            point_values = [draws.values(batch_seed, d) for d in range(draws.draws(total))]
     if point_values:
         swept = build_points(raw, point_values, origin, str(path))
     else:
         swept = [SweepPoint(0, {}, scenario)]
     # an explicit 0 is an error, not "the default"
-    replicates = runs if runs is not None else (sweep_replicates or 100)
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ScenarioError(path, "--runs", f"must be a positive integer (got {replicates!r})")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
@@ -165,4 +194,5 @@ def prepare(
         replicates=replicates,
         seed=scenario.seed if seed is None else seed,
         sweep_keys=list(point_values[0]) if point_values else [],
+        draws=draws,
     )

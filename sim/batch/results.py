@@ -220,7 +220,18 @@ def new_manifest(exp, previous: dict | None, started: datetime, backend: str) ->
         "sweep": {"parameters": exp.sweep_keys, "points": [p.values for p in exp.points]}
         if exp.sweep_keys
         else None,
-        "seeding": "run i uses SeedSequence(seed, spawn_key=(i mod replicates,))",
+        "parameter_draws": None
+        if exp.draws is None
+        else {
+            "source": exp.draws.source,
+            "file": exp.draws.file or None,
+            "runs_per_draw": exp.draws.runs_per_draw,
+            "draws": len(exp.points),
+            "parameters": list(exp.draws.keys),
+        },
+        "seeding": "run i uses SeedSequence(seed, spawn_key=(i,)) and draw i // runs_per_draw"
+        if exp.draws is not None
+        else "run i uses SeedSequence(seed, spawn_key=(i mod replicates,))",
         "versions": versions(backend),
         "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "status": "running",

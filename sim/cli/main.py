@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +53,7 @@ def is_user_error(exc: BaseException) -> bool:
     return _is_one_of(exc, USER_ERRORS)
 
 
-def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
+def format_summary(tally: OutcomeTally, title: str, looks=None, drawn: bool = False) -> str:
     """The outcome table, in words (the outcome registry's labels, rungs by name, yes/no);
     after adaptive replication (``looks``), with the intervals the stopping rule used
     (confidence sequences) and why it stopped."""
@@ -61,6 +62,8 @@ def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
 
     lines_ = looks[-1].lines if looks else tally.lines()
     kind = "95% interval (anytime-valid)" if looks else "95% interval"
+    if drawn:  # runs sharing a parameter draw are not independent
+        kind = "95% interval (runs as if independent: see the table over the parameters)"
     rows = [(label(key), value_label(key, value), p, ci) for key, value, p, ci in lines_]
     width = max([len(name) for name, *_ in rows] + [7]) + 2
     values = max([len(value) for _, value, *_ in rows] + [5]) + 2
@@ -141,7 +144,7 @@ def _report_batch(result: BatchResult) -> int:
     )
     if m.get("sweep"):
         title += f" (all {len(m['sweep'].get('points') or [])} sweep points pooled)"
-    print(format_summary(result.tally, title, result.looks))
+    print(format_summary(result.tally, title, result.looks, bool(m.get("parameter_draws"))))
     if m.get("sweep"):
         print(format_points(Path(result.out), m))
     adaptive = m.get("adaptive")
@@ -208,13 +211,54 @@ def check_file(path: str) -> tuple:
     return scenario, parse_ranges(raw, origin, str(path))
 
 
+def _parameter_draws(args: argparse.Namespace, ranges: list):
+    """The run's parameter draws (--priors, --posterior), or None at fixed values."""
+    from sim.scenario import draws as parameter_draws
+    from sim.scenario.loading import ScenarioError, resolve_raw
+    from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW
+
+    per_draw = args.runs_per_draw or DEFAULT_RUNS_PER_DRAW
+    if not (args.priors or args.posterior):
+        if args.runs_per_draw is not None:
+            raise ScenarioError(args.scenario, "--runs-per-draw", "needs --priors or --posterior")
+        return None
+    if args.precision is not None:
+        raise ScenarioError(
+            args.scenario, "--precision", "applies at fixed values, not with parameter draws"
+        )
+    if args.priors:
+        return parameter_draws.prior_draws(ranges, args.scenario, per_draw)
+    raw, _ = resolve_raw(args.scenario)
+    return parameter_draws.posterior_draws(args.posterior, raw, args.scenario, per_draw)
+
+
+def _report_spread(out: Path) -> None:
+    """After a batch with parameter draws: the spread over parameters, apart from chance."""
+    from sim.analysis.spread import format_spread, parameter_spread
+    from sim.batch.results import load_manifest, load_results
+    from sim.engine.outcomes import OutcomeTally
+
+    drawn = load_manifest(out)["parameter_draws"]
+    frame = load_results(out, columns=["point", *OutcomeTally.COLUMNS])
+    frame = frame[frame["error"].isna()]
+    print(
+        format_spread(
+            parameter_spread(frame), drawn["draws"], drawn["runs_per_draw"], drawn["source"]
+        )
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch.experiment import prepare
 
-    scenario, _ = check_file(args.scenario)
-    exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
+    scenario, ranges = check_file(args.scenario)
+    draws = _parameter_draws(args, ranges)
+    exp = prepare(args.scenario, runs=args.runs, seed=args.seed, draws=draws)
     out = Path(args.out or _default_out(scenario.name, args.scenario))
-    return _run_and_report(exp, out, args, args.precision, args.max_runs)
+    status = _run_and_report(exp, out, args, args.precision, args.max_runs)
+    if draws is not None:
+        _report_spread(out)
+    return status
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -312,6 +356,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         written.append(("Gamson table", write_gamson_csv(batches, args.gamson_csv)))
     print(format_table(table))
+    from sim.analysis.spread import batch_spread
+
+    for b in batches:  # a batch with parameter draws: its spread over them, apart from chance
+        found = batch_spread(b.manifest, b.runs)
+        if found is not None:
+            intro, frame = found
+            print(f"\n{b.label}, over the parameters: {intro}")
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for b in batches if gamson else []:
         print("\n" + format_gamson(b.runs, b.label))
     for what, path in written:
@@ -324,6 +376,82 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = build_report(args.dirs, args.out, by=args.by, **_compare_options(args))
     print(f"report written to {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+    import logging
+
+    from sim.analysis import calibration as cal
+    from sim.batch.outputs import check_directory_writable, write_atomic, write_json
+    from sim.scenario.loading import ScenarioError, resolve_raw, validate
+    from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW
+
+    cal.require_extra()
+    cases = cal.load_calibration_cases(args.cases, args.runs, args.seed)
+    ranges = cal.behavioural_ranges(cases)
+    if args.cross_validate and len(cases) < 2:
+        raise ScenarioError(args.cases[0], "--cross-validate", "needs at least two cases")
+    base = Path(args.base)
+    if not base.is_file():
+        raise ScenarioError(base, "--base", "file not found")
+    resolve_raw(base)
+    out = Path(args.out or "results/calibration")
+    check_directory_writable(out, "--out")
+    logging.getLogger("ABC").setLevel(logging.INFO if not args.quiet else logging.WARNING)
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    say(f"calibrating {len(ranges)} behavioural parameters to {len(cases)} case(s)")
+    out.mkdir(parents=True, exist_ok=True)
+    from sim.batch.runner import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    chosen = cal.Settings(args.method, args.candidates, args.population, args.generations,
+                          args.runs, args.seed, workers)  # fmt: skip
+    fitted = cal.fit(cases, ranges, chosen, out / "fit.db", say)
+    settings = chosen.as_dict()
+    text = cal.calibrated_toml(fitted, base, out, cases, settings)
+    write_atomic(out / cal.CALIBRATED, text)
+    raw, origin = resolve_raw(out / cal.CALIBRATED)
+    validate(raw, origin, str(out / cal.CALIBRATED))  # the file written is a good scenario
+    buffer = fitted.sample.to_parquet(index=False)
+    write_atomic(out / cal.POSTERIOR, buffer)
+    summary = {
+        "cases": [str(c.prepared.path) for c in cases],
+        **settings,
+        "seconds": round(fitted.seconds, 2),
+        "candidates_run": fitted.evaluations,
+        "generations_run": list(fitted.generations),
+        "parameters": fitted.shrinkage().to_dict(orient="records"),
+        "point": fitted.point(),
+    }
+    print(cal.format_fit(fitted))
+    print(f"posterior in {out / cal.POSTERIOR}; point values in {out / cal.CALIBRATED}")
+    fresh = args.seed + 1_000_003  # the checks run on seeds no candidate ran on
+    draws = fitted.draws(DEFAULT_RUNS_PER_DRAW)
+    checks = [cal.score_left_out(c, draws, args.check_runs, fresh) for c in cases]
+    summary["predictive_checks"] = [c.as_dict() for c in checks]
+    rows = None
+    if args.cross_validate:
+        t0 = time.perf_counter()
+        folds = cal.cross_validate(
+            cases, ranges, chosen, out, args.check_runs, DEFAULT_RUNS_PER_DRAW, say
+        )
+        seconds = time.perf_counter() - t0
+        rows = [left for left, _ in folds]
+        print(cal.format_cross_validation(rows))
+        print(f"cross-validation: {len(rows)} folds in {seconds:.1f} s")
+        write_json(out / cal.CROSS_VALIDATION,
+                   {"seconds": round(seconds, 2), **settings, "check_runs": args.check_runs,
+                    "folds": [r.as_dict() for r in rows]})  # fmt: skip
+        summary["cross_validation_seconds"] = round(seconds, 2)
+    write_json(out / cal.SUMMARY, json.loads(json.dumps(summary, default=float)))
+    from sim.report.calibration import calibration_html  # matplotlib: only now
+
+    page = calibration_html(fitted, checks, rows, [c.name for c in cases],
+                            {c.name: c.prepared.case.lacks for c in cases})  # fmt: skip
+    write_atomic(out / cal.REPORT, page)
+    print(f"report in {out / cal.REPORT}")
     return 0
 
 
@@ -437,6 +565,7 @@ def cmd_view(args: argparse.Namespace) -> int:
 #: What each command does; the command line's grammar is in sim.options.
 COMMANDS = {
     "run": cmd_run,
+    "calibrate": cmd_calibrate,
     "explain": cmd_explain,
     "sweep": cmd_sweep,
     "sensitivity": cmd_sensitivity,

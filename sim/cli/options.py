@@ -14,6 +14,13 @@ import os
 import sys
 
 from sim.analysis.settings import (
+    CALIBRATION_CANDIDATES,
+    CALIBRATION_CHECK_RUNS,
+    CALIBRATION_GENERATIONS,
+    CALIBRATION_METHODS,
+    CALIBRATION_POPULATION,
+    CALIBRATION_RUNS,
+    CALIBRATION_SEED,
     CORRECTIONS,
     DEFAULT_SAMPLES,
     NUMERIC_TESTS,
@@ -22,7 +29,7 @@ from sim.analysis.settings import (
 from sim.batch.settings import BACKENDS, CHUNKS_PER_WORKER, DEFAULT_MAX_RUNS, MAX_CHUNK
 from sim.cli.option_types import count, fraction, one_line, path_text, seed
 from sim.engine.limits import SEED_LIMIT
-from sim.scenario.settings import DESIGNS
+from sim.scenario.settings import DEFAULT_RUNS_PER_DRAW, DESIGNS
 
 
 class Parser(argparse.ArgumentParser):
@@ -181,6 +188,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --precision: stop at this many runs even if not precise (default "
         f"{DEFAULT_MAX_RUNS})",
     )
+    drawn = p.add_mutually_exclusive_group()
+    drawn.add_argument(
+        "--priors",
+        action="store_true",
+        help="parameter uncertainty: each group of --runs-per-draw replicates draws its own "
+        "values from the scenario's [ranges] (fixed by the seed, so scenarios stay paired)",
+    )
+    drawn.add_argument(
+        "--posterior",
+        type=path_text,
+        default=None,
+        metavar="FILE",
+        help="as --priors, drawing from a weighted posterior sample (Parquet: a column a "
+        "parameter and 'weight', as sim calibrate writes it)",
+    )
+    p.add_argument(
+        "--runs-per-draw",
+        type=count(),
+        default=None,
+        help="with --priors or --posterior: runs sharing one draw "
+        f"(default {DEFAULT_RUNS_PER_DRAW})",
+    )
     _batch_options(p)
     _chunk_option(p)
 
@@ -314,6 +343,85 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=count(), default=None, help="runs (default: the case's)")
     _batch_options(p, "the case's", "results/<case>_backtest", cluster=False)
     p.add_argument("--json", action="store_true", help="print the score as JSON")
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the shared behavioural parameters over their [ranges] to case files at once "
+        "(ABC-SMC on proper scores): a weighted posterior and a scenario of its point values",
+    )
+    p.add_argument(
+        "cases", nargs="+", help="case TOML files, e.g. scenarios/cases/formation_*.toml"
+    )
+    p.add_argument(
+        "--runs",
+        type=count(high=10_000),
+        default=CALIBRATION_RUNS,
+        help=f"runs of each case per candidate, on the same seeds (default {CALIBRATION_RUNS})",
+    )
+    p.add_argument(
+        "--method",
+        choices=CALIBRATION_METHODS,
+        default=CALIBRATION_METHODS[0],
+        help="importance: a Latin hypercube weighted by the tempered score (default); "
+        "abc: ABC-SMC (pyabc)",
+    )
+    p.add_argument(
+        "--candidates",
+        type=count(high=20_000),
+        default=CALIBRATION_CANDIDATES,
+        help=f"importance: candidates of the Latin hypercube (default {CALIBRATION_CANDIDATES})",
+    )
+    p.add_argument(
+        "--population",
+        type=count(low=2, high=100_000),
+        default=CALIBRATION_POPULATION,
+        help=f"abc: particles a generation (default {CALIBRATION_POPULATION})",
+    )
+    p.add_argument(
+        "--generations",
+        type=count(high=100),
+        default=CALIBRATION_GENERATIONS,
+        help=f"abc: generations (default {CALIBRATION_GENERATIONS})",
+    )
+    p.add_argument(
+        "--seed",
+        type=seed,
+        default=CALIBRATION_SEED,
+        help=f"seed, 0 to 2**63-1 (default {CALIBRATION_SEED})",
+    )
+    p.add_argument(
+        "--workers",
+        type=count(high=4096),
+        default=None,
+        help=f"importance: worker processes scoring candidates (default: all cores, {cores()} "
+        "here); the fit is the same whatever the number",
+    )
+    p.add_argument(
+        "--base",
+        type=path_text,
+        default="scenarios/baseline.toml",
+        help="the scenario the calibrated values are written over "
+        "(default scenarios/baseline.toml)",
+    )
+    p.add_argument(
+        "--cross-validate",
+        action="store_true",
+        help="also leave each case out: calibrate on the others, score the one left out",
+    )
+    p.add_argument(
+        "--check-runs",
+        type=count(high=1_000_000),
+        default=CALIBRATION_CHECK_RUNS,
+        help="runs scoring each case under the posterior (its predictive check) and, with "
+        f"--cross-validate, each case left out (default {CALIBRATION_CHECK_RUNS})",
+    )
+    p.add_argument(
+        "--out",
+        type=path_text,
+        default=None,
+        help="output directory (default: results/calibration)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("validate", help="check a scenario file and print what it holds")
     p.add_argument("scenario", help=SCENARIO_HELP)

@@ -213,6 +213,21 @@ def manifest_html(batches: list[Batch]) -> str:
     return "\n".join(parts)
 
 
+def parameter_html(batches: list[Batch]) -> str:
+    """Each batch with parameter draws: the spread over parameters, apart from chance (the
+    outcome table's intervals are over runs, which share draws: see the text)."""
+    from sim.analysis.spread import batch_spread
+
+    parts = []
+    for b in batches:
+        found = batch_spread(b.manifest, b.runs)
+        if found is not None:
+            intro, frame = found
+            parts.append(f"<h3>{_e(b.label)}</h3><p class='note'>{_e(intro)}</p>"
+                         + html_table(frame))  # fmt: skip
+    return "\n".join(parts)
+
+
 def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
     """The report as one HTML string: a summary of one scenario, or a comparison."""
     # matplotlib loads here, not at import: `sim compare` prints tables without it
@@ -261,6 +276,9 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
             table_intro(table) + outcome_table_html(table),
         ),
     ]
+    drawn = parameter_html(batches)
+    if drawn:
+        sections.append(("parameters", "Uncertainty over the parameters", drawn))
     sweeps = sweep_html(batches)
     if sweeps:
         sections.append(("sweep", "Sweep summary", sweeps))

@@ -154,7 +154,10 @@ def step(world: World, state: State, rng: np.uint64) -> None:
             state.seats[i], state.blocked_sessions[i], state.grievance[i],
             rules.blocked_sessions, rules.grievance,
         )  # fmt: skip
-        if due and uniform(rng, run.week, WALK, i) < rules.probability:
+        # the last list in parliament cannot walk out: there would be no parliament left
+        # to pass its seats to, nor one to form a government
+        last = state.seats.sum() - state.seats[i] <= 0
+        if due and not last and uniform(rng, run.week, WALK, i) < rules.probability:
             walk_out(world, state, i)
 
 
