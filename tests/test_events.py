@@ -182,3 +182,24 @@ def test_a_sweep_can_vary_an_events_week():
     exp = sim.prepare("scenarios/us_withdraws_week_30.toml", runs=5, sweep=sweep)
     weeks = sorted({p.scenario.events["us_withdraws"].week for p in exp.points})
     assert weeks == [20, 40]
+
+
+def test_compare_and_the_report_say_which_events_fired_and_how_often(tmp_path, capsys):
+    from sim.analysis.compare import events_fired, load_batches
+
+    for name in ("baseline", "shrine_bombing", "iran_stops_after_attack"):
+        sim.run_batch(sim.prepare(f"scenarios/{name}.toml", runs=60), tmp_path / name, quiet=True)
+    dirs = [str(tmp_path / n) for n in ("baseline", "shrine_bombing", "iran_stops_after_attack")]
+    fired = events_fired(load_batches(dirs))
+    by_event = fired.set_index("event")
+    assert list(fired.scenario) == ["shrine_bombing", "iran_stops_after_attack"]
+    assert by_event.loc["shrine_bombing", "fired"] == 1.0
+    assert by_event.loc["shrine_bombing", "median_week"] == 10
+    assert 0.0 < by_event.loc["iran_stops", "fired"] < 1.0  # only after a strike
+    assert main(["compare", *dirs]) == 0
+    out = capsys.readouterr().out
+    assert "shrine_bombing: shrine_bombing 1.000" in out and "iran_stops" in out
+    report = tmp_path / "r.html"
+    assert main(["report", *dirs, "--out", str(report)]) == 0
+    html = report.read_text()
+    assert "Scenario events" in html and "iran_stops" in html

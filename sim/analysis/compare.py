@@ -115,15 +115,39 @@ def _read_dir(path: Path, series: bool, shares: bool) -> tuple[dict, pd.DataFram
     manifest = load_manifest(path)
     swept = (manifest.get("sweep") or {}).get("parameters") or []
     columns = RUN_COLUMNS + (["point", *swept] if swept else [])
-    present = set(column_names(path)) if series or shares else set()
+    present = set(column_names(path))
     # the weekly series and the cabinet and seat shares a batch holds (older tables lack some)
     columns += [c for c in SERIES if series and c in present]
     columns += [c for c in SHARE_COLUMNS if shares and c in present]
+    columns += [c for c in (EVENT_WEEKS,) if c in present]  # the scenario's events
     try:
         frame = load_results(path, columns=columns)
     except (pa.ArrowInvalid, KeyError) as exc:
         raise CompareError(f"{path}: the run table lacks a column this needs ({exc})") from None
     return manifest, frame
+
+
+EVENT_WEEKS = "event_weeks"
+
+
+def events_fired(batches: list[Batch]) -> pd.DataFrame:
+    """Which scenario events fired in each batch, and how often: per batch and event, the
+    share of runs it fired in (with its 95% interval) and the median week it first fired.
+    Empty when no batch's scenario has events."""
+    rows = []
+    for b in batches:
+        if EVENT_WEEKS not in b.runs or b.runs.empty:
+            continue
+        weeks = b.runs[EVENT_WEEKS].map(lambda m: dict(m) if m is not None else {})
+        names = list(dict.fromkeys(name for d in weeks for name in d))
+        for name in names:
+            fired = weeks.map(lambda d, n=name: d.get(n))
+            hit = fired.notna()
+            lo, hi = wilson_interval(int(hit.sum()), len(hit))
+            median = float(fired[hit].median()) if hit.any() else float("nan")
+            rows.append((b.label, name, hit.mean(), lo, hi, median))
+    columns = ["scenario", "event", "fired", "low", "high", "median_week"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _batch(label, source, manifest, frame, key_columns) -> Batch:

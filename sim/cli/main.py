@@ -364,6 +364,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             intro, frame = found
             print(f"\n{b.label}, over the parameters: {intro}")
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    from sim.analysis.compare import events_fired
+
+    fired = events_fired(batches)
+    if not fired.empty:
+        print("\nscenario events: the share of runs each fired in [95% interval], its median week")
+        for row in fired.itertuples(index=False):
+            print(f"  {row.scenario}: {row.event} {row.fired:.3f} [{row.low:.3f}, {row.high:.3f}]"
+                  f", week {row.median_week:g}")  # fmt: skip
     for b in batches if gamson else []:
         print("\n" + format_gamson(b.runs, b.label))
     for what, path in written:

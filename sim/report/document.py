@@ -19,7 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.compare import TABLE_COLUMNS, Batch, CompareError, compare, load_batches
+from sim.analysis.compare import (
+    TABLE_COLUMNS,
+    Batch,
+    CompareError,
+    compare,
+    events_fired,
+    load_batches,
+)  # fmt: skip
 from sim.analysis.labels import estimate_text, row_title
 from sim.analysis.safe_text import csv_safe
 from sim.batch.outputs import check_file_writable, write_atomic
@@ -276,6 +283,17 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
             table_intro(table) + outcome_table_html(table),
         ),
     ]
+    fired = events_fired(batches)
+    if not fired.empty:
+        shown = fired.assign(
+            fired=[f"{f:.3f} [{lo:.3f}, {hi:.3f}]" for f, lo, hi in
+                   zip(fired.fired, fired.low, fired.high, strict=True)],
+        ).drop(columns=["low", "high"])  # fmt: skip
+        intro = (
+            "<p>Each scenario event ([events.NAME] in the scenario): the share of runs it "
+            "fired in, with its 95% interval, and the median week it first fired.</p>"
+        )
+        sections.append(("events", "Scenario events", intro + html_table(shown)))
     drawn = parameter_html(batches)
     if drawn:
         sections.append(("parameters", "Uncertainty over the parameters", drawn))
