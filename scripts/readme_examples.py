@@ -108,6 +108,25 @@ def _explain(lines: list[str]) -> list[str | None]:
     return out
 
 
+def _weeks(first: int, last: int) -> Callable[[list[str]], list[str | None]]:
+    """The explanation's title and the weeks ``first`` to ``last`` of its timeline."""
+
+    def keep(lines: list[str]) -> list[str | None]:
+        out: list[str | None] = [lines[0], None]
+        week = None
+        for line in lines[1:]:
+            m = re.match(r"week\s+(\d+):", line)
+            if m:
+                week = int(m.group(1))
+            if line.startswith(("why:", "replayed")):
+                week = None
+            elif week is not None and first <= week <= last:
+                out.append(line)
+        return out + [None]
+
+    return keep
+
+
 COMPARED = (
     r"^Comparison of", r"^  \S+ +\d+ runs, seed", r"^$", r"^  scenario ",
     r"^Government type: (majority|consensus)$", r"^Prime minister's list: \(PM without",
@@ -165,6 +184,11 @@ EXAMPLES = [
         keep=lambda lines: [x for x in lines if x.startswith("why:")],
         shown=("sim explain results/baseline 17 | grep why",),
         setup=("sim run scenarios/baseline.toml --runs 2000 --quiet --out results/baseline",),
+    ),
+    Example(
+        "explain-event",
+        ("sim explain scenarios/shrine_bombing.toml --seed 7",),
+        keep=_weeks(10, 11), shown=("sim explain scenarios/shrine_bombing.toml --seed 7",),
     ),
     Example(
         "storylines",

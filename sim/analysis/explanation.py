@@ -170,7 +170,7 @@ _SHOWN = {
     "parliament_sits", "offer_planned", "session",
     "president_elected", "nominee_charged", "confidence_vote",
     "nominee_failed", "government_formed", "rung_change",
-    "attack", "pmf_move", "walk_out",
+    "attack", "pmf_move", "walk_out", "walk_back", "scenario_event",
 }  # fmt: skip
 
 
@@ -332,7 +332,7 @@ def _key_events(events: list[Event]) -> list[Event]:
         if e.kind == "attack" and (e.values["killed"] or not attacked):
             out.append(e)
             attacked = True
-        elif e.kind in ("walk_out", "pmf_move"):
+        elif e.kind in ("walk_out", "walk_back", "pmf_move", "scenario_event"):
             out.append(e)
         elif (
             e.kind == "rung_change" and not conflict
@@ -360,6 +360,8 @@ def _headline(e: Event) -> str:
         return f"the government's crackdown on the PMF (now {status})"
     if e.kind == "rung_change":
         return f"{who} climbing to {rung_name(int(e.values['to_rung']))}"
+    if e.kind == "scenario_event":
+        return e.text.replace("event ", "the scenario's event ", 1)
     return e.text
 
 
@@ -380,7 +382,7 @@ def _key_story(ex: Explanation) -> str:
 _CONTEXT = {
     "casualties", "session", "government_formed", "pmf_move",
     "nominee_failed", "attack", "confidence_vote", "walk_out",
-    "rung_change",
+    "rung_change", "scenario_event",
 }  # fmt: skip
 
 
