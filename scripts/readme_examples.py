@@ -122,7 +122,7 @@ def _weeks(first: int, last: int) -> Callable[[list[str]], list[str | None]]:
                 week = None
             elif week is not None and first <= week <= last:
                 out.append(line)
-        return out + [None]
+        return [*out, None]
 
     return keep
 
