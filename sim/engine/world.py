@@ -139,6 +139,7 @@ class Facts(NamedTuple):
     major_seats: float
     leader_distance: np.ndarray  # (N, B) policy distance to each bloc's leader
     # the ladder's thresholds, indexed by the current rung
+    n_events: int  # the scenario's events ([events]): none, and no week checks them
     climb_at: np.ndarray  # (6,) pressure to climb from a rung (inf at the top)
     hold_at: np.ndarray  # (6,) pressure below which one may step down (-inf at the bottom)
 
@@ -259,6 +260,7 @@ def compile_world(
         safety_coef=bg.safety_value * (1.0 - armed) * (1.0 - backing),
         major_seats=float(seats[major].sum()),
         leader_distance=leader_distance,
+        n_events=len(getattr(sc, "events", {})),
         climb_at=np.append(thresholds, np.inf),
         hold_at=np.append(-np.inf, thresholds),
     )

@@ -209,8 +209,8 @@ def _value(name: str, token: str) -> float:
 # --------------------------------------------------------------------------- compiled
 EventsRecord = namedtuple(  # the section as compiled code reads it (E events, C clauses)
     "EventsRecord",
-    "week probability once bit tag dead_by_list grievance_rise kill leave "
-    "clause_event clause_group clause_observable clause_faction clause_op clause_value",
+    "week probability once bit tag dead_by_list grievance_rise kill leave clause_start "
+    "clause_stop clause_group clause_observable clause_faction clause_op clause_value",
 )
 
 
@@ -250,6 +250,10 @@ def compile_events(sc: Any) -> EventsRecord:
             for g, group in enumerate(parse_condition(event.when, names)):
                 clauses += [(k, g, *clause) for clause in group]
     table = np.array(clauses, dtype=float).reshape(-1, 6)
+    # each event's clauses are a run of rows, in the order of its groups
+    owner = table[:, 0].astype(np.int64)
+    start = np.searchsorted(owner, np.arange(e_count), side="left")
+    stop = np.searchsorted(owner, np.arange(e_count), side="right")
     return EventsRecord(
         week=np.array([-1 if e.week is None else e.week for _, e in events], dtype=np.int64),
         probability=np.array([e.probability for _, e in events], dtype=float),
@@ -260,7 +264,8 @@ def compile_events(sc: Any) -> EventsRecord:
         grievance_rise=rise,
         kill=np.array([e.kill_incumbent for _, e in events], dtype=np.bool_),
         leave=leave,
-        clause_event=table[:, 0].astype(np.int64),
+        clause_start=start.astype(np.int64),
+        clause_stop=stop.astype(np.int64),
         clause_group=table[:, 1].astype(np.int64),
         clause_observable=table[:, 2].astype(np.int64),
         clause_faction=table[:, 3].astype(np.int64),
@@ -303,7 +308,7 @@ MAX_SETTING = 6
 
 
 @jit
-def observe(world: World, state: State, observable: int, faction: int) -> float:
+def observe(state: State, observable: int, faction: int) -> float:
     """The value of an observable now (``OBSERVABLES``, in order)."""
     run = state.run[0]
     if observable == 0:
@@ -347,33 +352,32 @@ def holds(value: float, op: int, threshold: float) -> bool:
 
 
 @jit
-def triggered(world: World, state: State, e: int) -> bool:
-    """Does event ``e``'s trigger hold this week?"""
-    events = world.events
-    if events.week[e] >= 0:
-        return state.run[0].week >= events.week[e]
-    groups = 0
-    for c in range(len(events.clause_event)):
-        if events.clause_event[c] == e:
-            groups = max(groups, events.clause_group[c] + 1)
-    for g in range(groups):
-        every = True
-        for c in range(len(events.clause_event)):
-            if events.clause_event[c] == e and events.clause_group[c] == g:
-                value = observe(world, state, events.clause_observable[c], events.clause_faction[c])
-                if not holds(value, events.clause_op[c], events.clause_value[c]):
-                    every = False
-                    break
+def triggered(
+    state: State, week: int, start: int, stop: int, group: np.ndarray, observable: np.ndarray,
+    faction: np.ndarray, op: np.ndarray, value: np.ndarray,
+) -> bool:  # fmt: skip
+    """Does an event trigger this week: its ``week`` reached (if it has one), or its clauses
+    ``start:stop`` hold, an or of ands, in one pass (a group that holds ends the search,
+    a clause that fails skips the rest of its group)."""
+    if week >= 0:
+        return state.run[0].week >= week
+    if start == stop:
+        return False
+    current, every = group[start], True
+    for c in range(start, stop):
+        if group[c] != current:
+            if every:
+                return True
+            current, every = group[c], True
         if every:
-            return True
-    return False
+            every = holds(observe(state, observable[c], faction[c]), op[c], value[c])
+    return every
 
 
 @jit
-def fire(world: World, state: State, e: int) -> None:
+def fire(events: Any, world: World, state: State, e: int) -> None:
     """Event ``e``'s shocks, and its bit in the run's phase (its values, from now on)."""
     run = state.run[0]
-    events = world.events
     dead = 0.0
     for i in range(len(state.seats)):
         if events.dead_by_list[e, i] > 0:
@@ -396,17 +400,27 @@ def fire(world: World, state: State, e: int) -> None:
 
 @jit
 def step(world: World, state: State, rng: np.uint64) -> None:
+    if world.n_events == 0:  # the record of events is unpacked only when there are some
+        return
     run = state.run[0]
     events = world.events
-    for e in range(len(events.week)):
-        if events.once[e] and state.fired_week[e] >= 0:
+    # its arrays, once a week (a record of arrays handed to a function costs a reference
+    # count per array)
+    week, once, fired = events.week, events.once, state.fired_week
+    start, stop, group = events.clause_start, events.clause_stop, events.clause_group
+    observable, faction = events.clause_observable, events.clause_faction
+    op, value = events.clause_op, events.clause_value
+    for e in range(len(week)):
+        if once[e] and fired[e] >= 0:
             continue
-        if not triggered(world, state, e):
+        if not triggered(
+            state, week[e], start[e], stop[e], group, observable, faction, op, value
+        ):
             continue
         p = events.probability[e]
         if p < 1.0 and uniform(mix(rng ^ events.tag[e]), run.week, DRAW, 0) >= p:
             continue
-        fire(world, state, e)
+        fire(events, world, state, e)
 
 
 def effects(event: ScenarioEvent) -> str:
