@@ -26,7 +26,14 @@ import numpy as np
 import pyarrow as pa
 
 from sim.batch.adaptive import DEFAULT_MAX_RUNS, Look, Precision
-from sim.batch.directory import MANIFEST, check_directory, clear_batch, clear_stale, locked
+from sim.batch.directory import (
+    MANIFEST,
+    check_directory,
+    check_overwrite,
+    clear_batch,
+    clear_stale,
+    locked,
+)
 from sim.batch.experiment import BACKENDS, MAX_CHUNK, Experiment, install_points, run_chunk
 from sim.batch.outputs import BatchError, BatchWarning, check_directory_writable, reason, write_json
 from sim.batch.parts import RUNS_DIR
@@ -178,7 +185,7 @@ class _Session:
 
         def consume(rows: pa.Table) -> None:
             raise_pending_stop()  # a stop whose exception a finalizer swallowed
-            write_part(rows, schema, runs_dir)
+            write_part(rows, schema, runs_dir, exp.identity(), _warn)
             self.tally.add_table(rows)
             self.done[rows["run_id"].to_numpy()] = True
             self.ran += len(rows)
@@ -241,6 +248,8 @@ def run_batch(
             raise BatchError("--precision applies to a plain batch, not a sweep")
         rule = Precision(precision, DEFAULT_MAX_RUNS if max_runs is None else max_runs)
     check_directory_writable(out, "--out")
+    if overwrite:
+        check_overwrite(out)
     if rule is None:
         check_directory(out, exp.identity(), overwrite, str(exp.path))
     else:  # any replicate count there will do: the first look is at least that many
@@ -264,14 +273,20 @@ def run_batch(
 def _run_locked(exp, out, workers, backend, chunk_size, overwrite, quiet, rule, dask):
     previous = check_directory(out, exp.identity(), overwrite, str(exp.path))  # again, locked
     if overwrite:
+        check_overwrite(out)
         clear_batch(out)
     runs_dir = out / RUNS_DIR
-    runs_dir.mkdir(exist_ok=True)
+    try:
+        runs_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"--out {out}: cannot create {runs_dir} ({reason(exc)})") from None
     clear_stale(runs_dir)
     tally = OutcomeTally()
     done = np.zeros(exp.total_runs, dtype=bool)
     if previous:
-        done = resume_parts(out, exp.total_runs, OutcomeTally.COLUMNS, tally.add, _warn)
+        done = resume_parts(
+            out, exp.total_runs, OutcomeTally.COLUMNS, tally.add, _warn, exp.identity()
+        )
     session = _Session(
         exp, out, workers, backend, chunk_size, quiet, dask, tally, done, int(done.sum())
     )
