@@ -26,7 +26,7 @@ import sim.batch.outputs
 import sim.batch.results
 from sim.batch.directory import MANIFEST
 from sim.batch.experiment import prepare
-from sim.batch.outputs import BatchError, BatchWarning, ResultsError
+from sim.batch.outputs import BatchWarning, ResultsError
 from sim.batch.parts import RUNS_DIR
 from sim.batch.results import load_results, part_paths
 from sim.batch.runner import run_batch

@@ -262,7 +262,6 @@ def run_checked(model) -> None:
 
 
 @given(  # examples and randomness: the hypothesis profile (tests/conftest.py)
-
     seed=st.integers(0, 2**32),
     changes=st.dictionaries(st.sampled_from(sorted(PERTURB)), st.none(), max_size=4).flatmap(
         lambda keys: st.fixed_dictionaries({k: PERTURB[k] for k in keys})

@@ -74,7 +74,19 @@ class Explanation:
     def plot(self, path: str | Path) -> Path:
         from sim.analysis.explanation_plot import plot_run
 
+        check_plot_path(path)
         return plot_run(self, Path(path))
+
+
+def check_plot_path(path: str | Path) -> None:
+    """``--plot``: a PNG file we can write (checked before the replay, so a bad path never
+    fails after the timeline has printed). The name must end in .png: matplotlib picks the
+    format from it, and a name without one (a folder) would become NAME.png."""
+    from sim.batch.outputs import check_file_writable
+
+    if Path(path).suffix.lower() != ".png":
+        raise ExplainError(f"--plot {path}: the plot is a PNG image (name it *.png)")
+    check_file_writable(path, "--plot", ExplainError, make_parents=True)
 
 
 # --------------------------------------------------------------------------- replaying

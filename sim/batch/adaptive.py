@@ -79,6 +79,12 @@ def confidence_sequence(s: int, n: int, k: float, alpha: float = ALPHA) -> tuple
     return float(low), float(high)
 
 
+#: The narrowest half-width asked for: 0.001 needs about Z^2 / (4 h^2) = 960,000 runs for
+#: p = 0.5 with a fixed sample; narrower ones reach the run limit first, and far narrower
+#: ones (1e-300) overflow the confidence sequence's arithmetic.
+MIN_PRECISION = 1e-3
+
+
 @dataclass
 class Look:
     runs: int  # replicates run (the target of the round)
@@ -96,8 +102,11 @@ class Precision:
 
     def __post_init__(self) -> None:
         h, m = self.precision, self.max_runs
-        if isinstance(h, bool) or not isinstance(h, int | float) or not 0 < h < 0.5:
-            raise BatchError(f"--precision must be a half-width in (0, 0.5), got {h!r}")
+        if isinstance(h, bool) or not isinstance(h, int | float) or not MIN_PRECISION <= h < 0.5:
+            raise BatchError(
+                f"--precision must be a half-width in [{MIN_PRECISION:g}, 0.5), got {h!r} "
+                f"(a half-width of {MIN_PRECISION:g} already takes about a million runs)"
+            )
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
             raise BatchError(f"--max-runs must be a positive integer, got {m!r}")
         self.k = concentration(h)

@@ -46,7 +46,7 @@ def locked(out: Path) -> Iterator[None]:
             "command again"
         )
     try:
-        fh = open(lock, "a+")
+        fh = open(lock, "a+")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise BatchError(f"{lock}: cannot open the batch lock ({reason(exc)})") from None
     with fh:
@@ -184,7 +184,9 @@ def check_overwrite(out: Path) -> None:
     except OSError as exc:
         raise BatchError(f"--overwrite {out}: cannot list it ({reason(exc)})") from None
     if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
         raise BatchError(
             f"--overwrite {out}: refusing, it holds what no sim batch wrote ({shown}); "
             "--overwrite removes only a batch (manifest, runs, quarantine, sensitivity, "
@@ -208,7 +210,9 @@ def clear_batch(out: Path) -> None:
                 else:
                     entry.unlink()
     except OSError as exc:
-        raise BatchError(f"--overwrite {out}: cannot remove the old batch ({reason(exc)})") from None
+        raise BatchError(
+            f"--overwrite {out}: cannot remove the old batch ({reason(exc)})"
+        ) from None
 
 
 def clear_stale(runs_dir: Path) -> None:

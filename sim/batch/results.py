@@ -36,8 +36,8 @@ from sim.batch.directory import (
     clear_stale,
     locked,
 )
-from sim.batch.outputs import BatchError, OutputError, ResultsError, reason
 from sim.batch.manifest import parse_manifest
+from sim.batch.outputs import BatchError, OutputError, ResultsError, reason
 from sim.batch.parts import (
     READ_ERRORS,
     RUNS_DIR,

@@ -43,6 +43,10 @@ from sim.batch.results import new_manifest, resume_parts, table_schema, write_pa
 from sim.engine.outcomes import OutcomeTally
 from sim.engine.replicates import warm_up
 
+#: The most local worker processes a core: the runs are CPU-bound, so beyond one a core
+#: extra workers only queue; a few more hide start-up and I/O, thousands exhaust memory.
+MAX_WORKERS_PER_CORE = 8
+
 
 @dataclass
 class BatchResult:
@@ -76,6 +80,12 @@ def _check_options(
         raise BatchError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"--workers must be a positive integer (got {workers!r})")
+    cap = MAX_WORKERS_PER_CORE * default_workers()
+    if backend == "local" and workers > cap:
+        raise BatchError(
+            f"--workers {workers} on {default_workers()} core(s): at most {cap} "
+            f"({MAX_WORKERS_PER_CORE} a core); more processes only wait for the cores"
+        )
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
     ):
