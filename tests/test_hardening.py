@@ -19,7 +19,7 @@ from sim.batch.directory import LOCK, MANIFEST
 from sim.batch.experiment import prepare
 from sim.batch.outputs import BatchError, BatchWarning, ResultsError
 from sim.batch.parts import IDENTITY_KEY, QUARANTINE, RUNS_DIR
-from sim.batch.results import load_manifest, load_results, part_paths
+from sim.batch.results import load_manifest, load_results
 from sim.batch.runner import MAX_WORKERS_PER_CORE, default_workers, run_batch
 from sim.cli.main import main
 from sim.scenario.dotted import get_dotted, is_canonical
