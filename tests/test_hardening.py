@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pyarrow as pa
@@ -284,9 +285,7 @@ def test_a_batch_entry_of_the_wrong_kind_is_one_line(tmp_path, capsys, plant, na
     out = tmp_path / "b"
     out.mkdir()
     plant(out)
-    line = one_line(
-        capsys, 2, ["run", str(BASELINE), "--runs", "4", "--out", str(out), "--quiet"]
-    )
+    line = one_line(capsys, 2, ["run", str(BASELINE), "--runs", "4", "--out", str(out), "--quiet"])
     assert name in line
     assert not (out / MANIFEST).exists()
 
@@ -389,9 +388,7 @@ def test_a_precision_too_fine_to_reach_is_refused_before_anything_is_written(
     tmp_path, capsys, precision
 ):
     out = tmp_path / "o"
-    line = one_line(
-        capsys, 2, ["run", str(BASELINE), "--precision", precision, "--out", str(out)]
-    )
+    line = one_line(capsys, 2, ["run", str(BASELINE), "--precision", precision, "--out", str(out)])
     assert "--precision" in line
     assert not out.exists()
 
@@ -470,3 +467,61 @@ def test_load_results_checks_its_columns(reference, columns):
     with pytest.raises(ResultsError, match="column"):
         load_results(reference[0], columns=columns)
     assert list(load_results(reference[0], columns=["run_id"]).columns) == ["run_id"]
+
+
+# --------------------------------------------------------------------------- 7. sim view
+@pytest.mark.parametrize("host", ["", " ", "\t"])
+def test_sim_view_refuses_an_empty_host(capsys, host):
+    """Issue 20, class 7: --host "" served on every interface and printed http://:PORT/."""
+    line = one_line(capsys, 2, ["view", str(BASELINE), "--host", host, "--port", "1"])
+    assert "--host" in line and "every interface" in line
+
+
+@pytest.mark.parametrize(
+    "host, loopback",
+    [("127.0.0.1", True), ("::1", True), ("localhost", True), ("127.0.0.2", True),
+     ("0.0.0.0", False), ("::", False)],
+)  # fmt: skip
+def test_sim_view_knows_a_loopback_host(host, loopback):
+    from sim.view.serve import check_host
+
+    try:
+        family, is_loopback = check_host(host)
+    except Exception as exc:  # an IPv6 address on a machine without IPv6
+        pytest.skip(f"{host}: {exc}")
+    assert is_loopback is loopback
+    assert family == (socket.AF_INET6 if ":" in host else family)
+
+
+def test_sim_view_takes_ipv6_loopback_and_brackets_its_url():
+    """Issue 20, class 7: --host ::1 was refused under the wrong key."""
+    from sim.view.serve import check_port, url_of
+
+    assert url_of("::1", 8765) == "http://[::1]:8765/"
+    assert url_of("127.0.0.1", 8765) == "http://127.0.0.1:8765/"
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    with socket.socket(socket.AF_INET6) as s:
+        try:
+            s.bind(("::1", 0))
+        except OSError:
+            pytest.skip("no IPv6 loopback here")
+        port = s.getsockname()[1]
+    check_port("::1", port, socket.AF_INET6)  # free: no error
+
+
+def test_a_port_another_program_listens_on_is_not_reported_as_ours():
+    """Issue 20, class 7: a second view printed the first one's address."""
+    from sim.view.serve import owns_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert owns_port(os.getpid(), port)  # this process holds it
+        child = __import__("subprocess").Popen(["sleep", "5"])
+        try:
+            assert not owns_port(child.pid, port)  # another process does not
+        finally:
+            child.kill()
+            child.wait()
