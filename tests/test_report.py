@@ -66,7 +66,8 @@ def runs(n: int, draw_seed: int, p_majority: float = 0.3) -> pd.DataFrame:
 def batch_dir(path: Path, frame: pd.DataFrame, name: str) -> Path:
     (path / "runs").mkdir(parents=True)
     table = pa.Table.from_pandas(frame.astype({"error": "object"}), preserve_index=False)
-    pq.write_table(table, path / "runs" / "part-000000000-000000099.parquet")
+    # a part's name says its runs (a misnamed part is refused: issue 20)
+    pq.write_table(table, path / "runs" / f"part-000000000-{len(frame) - 1:09d}.parquet")
     manifest = {
         "scenario_name": name,
         "scenario_path": f"scenarios/{name}.toml",

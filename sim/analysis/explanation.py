@@ -106,7 +106,9 @@ def _scenario_of_batch(out: Path, run_id: int) -> tuple[Scenario, int, dict[str,
     if table.num_rows == 0:
         raise ExplainError(f"{out}: no run with run_id {run_id} in the batch")
     stored = table.slice(0, 1).to_pylist()[0]
-    raw, file = manifest["scenario"], manifest.get("scenario_path", str(out))
+    if not isinstance(manifest.get("scenario"), dict):
+        raise ExplainError(f"{out}/manifest.json: no 'scenario' snapshot to replay the run from")
+    raw, file = manifest["scenario"], manifest.get("scenario_path") or str(out)
     point = stored.get("point")
     values = (manifest.get("sweep") or {}).get("points") or []
     if point is not None and values:

@@ -20,11 +20,47 @@ from itertools import islice
 from typing import Any
 
 from sim.batch.experiment import run_chunk
-from sim.batch.outputs import BatchError
+from sim.batch.outputs import BatchError, OutputError
+from sim.batch.pool import WorkerLost
 from sim.scenario.sweep import SweepPoint
 
 IN_FLIGHT_PER_THREAD = 3  # enough to keep every worker busy while results come back
 CONNECT_TIMEOUT = "30s"
+
+
+#: The schemes of a Dask scheduler's address (distributed's comm backends that a client
+#: can dial); an http:// address is a dashboard, not a scheduler.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+
+
+def parse_scheduler(address: str) -> str:
+    """``--scheduler``, checked before connecting: ``[SCHEME://]HOST:PORT``, with a scheme
+    of ``SCHEDULER_SCHEMES`` (tcp when none is given) and a port from 1 to 65535. Returns
+    the address with its scheme; anything else is a BatchError (one line)."""
+    from urllib.parse import urlsplit
+
+    text = address.strip()
+    allowed = f"give SCHEME://HOST:PORT with a scheme of {', '.join(SCHEDULER_SCHEMES)}"
+    if not text or any(c.isspace() for c in text):
+        raise BatchError(f"--scheduler {address!r}: not an address; {allowed}")
+    if "://" not in text:
+        text = f"tcp://{text}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise BatchError(f"--scheduler {address!r}: {exc}; {allowed}") from None
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        hint = " (that is a web address: the dashboard, not the scheduler)" if parts.scheme in (
+            "http", "https") else ""  # fmt: skip
+        raise BatchError(f"--scheduler {address!r}: scheme {parts.scheme!r}{hint}; {allowed}")
+    if parts.scheme == "inproc":
+        return text
+    if not parts.hostname or port is None or not 1 <= port <= 65535:
+        raise BatchError(f"--scheduler {address!r}: needs a host and a port; {allowed}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise BatchError(f"--scheduler {address!r}: has a path or query; {allowed}")
+    return text
 
 
 def _connect(workers: int, scheduler: str | None):
@@ -35,10 +71,17 @@ def _connect(workers: int, scheduler: str | None):
             "the dask backend needs the optional extra: pip install '.[dask]'"
         ) from None
     if scheduler:
+        address = parse_scheduler(scheduler)
         try:
-            return Client(scheduler, timeout=CONNECT_TIMEOUT), None
-        except (OSError, TimeoutError) as exc:
-            raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            return Client(address, timeout=CONNECT_TIMEOUT), None
+        except Exception as exc:  # noqa: BLE001 - whatever answers there, one line
+            # e.g. an HTTP server on that port: the handshake reads its reply as a frame
+            # length and tries to allocate exabytes (MemoryError), or fails to decode it
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise BatchError(
+                f"cannot reach a Dask scheduler at {address} ({why}); is a scheduler "
+                "listening there?"
+            ) from None
     # The cluster's processes ignore Ctrl-C (an ignored signal stays ignored across fork
     # and exec): it reaches the whole process group, and only this process should act on
     # it, by closing the cluster. Their logs are silenced below errors for the same reason:
@@ -119,8 +162,32 @@ def run_on_dask(
     window = as_completed([submit(c) for c in islice(chunks, threads * IN_FLIGHT_PER_THREAD)])
     with progress:
         for future in window:
-            rows = future.result()
+            rows = _result(future)
             future.release()
             for chunk in islice(chunks, 1):
                 window.add(submit(chunk))
             consume(rows)
+
+
+def _result(future) -> Any:
+    """A chunk's rows; a lost worker or scheduler ends the batch in one line (exit 1),
+    the finished parts kept, so that the same command resumes it. A run that raises is
+    recorded in its row by ``run_chunk``, so an exception here is the cluster's, not a run's.
+    """
+    from distributed import CancelledError, TimeoutError as DaskTimeout
+    from distributed.comm import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise WorkerLost(
+            f"Dask workers kept dying on one chunk ({' '.join(str(exc).split())[:200]}); the "
+            "finished parts are kept: run the same command again to resume"
+        ) from None
+    except (CancelledError, CommClosedError, DaskTimeout, OSError) as exc:
+        raise OutputError(
+            f"the Dask cluster was lost mid-batch ({type(exc).__name__}: a worker or the "
+            "scheduler stopped, e.g. at a job's walltime); the finished parts are kept: run "
+            "the same command again to resume"
+        ) from None

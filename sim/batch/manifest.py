@@ -36,6 +36,9 @@ class Sweep(BaseModel):
 
 
 class Manifest(BaseModel):
+    """What resuming a batch needs of its manifest: every key ``new_manifest`` writes that
+    the identity check and the session record read."""
+
     model_config = ConfigDict(extra="allow")
     scenario_name: str
     scenario_path: str
@@ -48,6 +51,25 @@ class Manifest(BaseModel):
     sweep: Sweep | None = None
     status: str
     sessions: list[dict[str, Any]]
+
+
+class ReadManifest(BaseModel):
+    """What reading a batch needs (compare, report, explain, discover): each key typed
+    where it is present. Keys may be missing (a batch written by hand, or by an older
+    sim, holds fewer), and each command says which one it needs."""
+
+    model_config = ConfigDict(extra="allow")
+    scenario_name: str | None = None
+    scenario_path: str | None = None
+    scenario_hash: str | None = None
+    scenario: dict[str, Any] | None = None
+    identity: Identity | None = None
+    seed: StrictInt | None = None
+    replicates: StrictInt | None = None
+    runs: StrictInt | None = None
+    sweep: Sweep | None = None
+    status: str | None = None
+    sessions: list[dict[str, Any]] | None = None
 
 
 def _depth(value: object, limit: int) -> int:
@@ -64,8 +86,9 @@ def _depth(value: object, limit: int) -> int:
     return deepest
 
 
-def problem(text: str) -> tuple[dict | None, str]:
-    """``text`` parsed as a manifest, or None and what is wrong with it (a phrase)."""
+def problem(text: str, strict: bool = True) -> tuple[dict | None, str]:
+    """``text`` parsed as a manifest, or None and what is wrong with it (a phrase);
+    ``strict`` for resuming (``Manifest``), else for reading (``ReadManifest``)."""
     try:
         data = json.loads(text)
     except RecursionError:
@@ -77,7 +100,7 @@ def problem(text: str) -> tuple[dict | None, str]:
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         return None, f"nested more than {MAX_DEPTH} levels"
     try:
-        Manifest.model_validate(data)
+        (Manifest if strict else ReadManifest).model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -85,7 +108,7 @@ def problem(text: str) -> tuple[dict | None, str]:
     return data, ""
 
 
-def parse_manifest(path: Path) -> tuple[dict | None, str]:
+def parse_manifest(path: Path, strict: bool = True) -> tuple[dict | None, str]:
     """Read and check ``path``: the manifest, or None and what is wrong (a phrase)."""
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -97,4 +120,4 @@ def parse_manifest(path: Path) -> tuple[dict | None, str]:
         return None, "not UTF-8 text"
     except OSError as exc:
         return None, exc.strerror or str(exc)
-    return problem(text)
+    return problem(text, strict)

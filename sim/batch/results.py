@@ -82,7 +82,9 @@ def checked_parts(out: str | Path) -> list[Path]:
     if not parts:
         raise ResultsError(f"{out}: no runs found (expected Parquet parts in {out}/{RUNS_DIR})")
     manifest = Path(out) / MANIFEST
-    identity = load_manifest(out)["identity"] if manifest.exists() else None
+    # a batch sim wrote has an identity, and so has each of its parts; one written by hand
+    # (or by an older sim) has neither, and its parts are read as they are
+    identity = load_manifest(out).get("identity") if manifest.exists() else None
     ids, problems = [], []
     for part in parts:
         try:
@@ -170,7 +172,7 @@ def load_manifest(out: str | Path) -> dict:
     path = Path(out) / MANIFEST
     if not path.exists():
         raise ResultsError(f"{out}: no {MANIFEST} (is this a batch directory?)")
-    manifest, problem = parse_manifest(path)
+    manifest, problem = parse_manifest(path, strict=False)
     if manifest is None:
         raise ResultsError(
             f"{path}: not a sim manifest ({problem}); run the batch's command again with "

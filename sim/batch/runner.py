@@ -99,6 +99,10 @@ def _check_options(
             raise BatchError(
                 "the dask backend needs the optional extra: pip install '.[dask]'"
             ) from None
+        if scheduler:
+            from sim.batch.distributed import parse_scheduler
+
+            parse_scheduler(scheduler)
 
 
 def _task_chunks(
