@@ -525,3 +525,91 @@ def test_a_port_another_program_listens_on_is_not_reported_as_ours():
         finally:
             child.kill()
             child.wait()
+
+
+# --------------------------------------------------------------------------- 8. Dask
+@pytest.mark.parametrize(
+    "address",
+    ["http://127.0.0.1:8787", "https://h:1", "garbage", "tcp://h", "tcp://h:99999", "",
+     "tcp://h:1/path", "h 1:2"],
+)  # fmt: skip
+def test_a_scheduler_address_is_parsed_before_connecting(tmp_path, capsys, address):
+    """Issue 20, class 8: a ValueError traceback for http://... and garbage."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "o"
+    line = one_line(
+        capsys, 2,
+        ["run", str(BASELINE), "--runs", "2", "--backend", "dask", "--scheduler", address,
+         "--out", str(out)],
+    )  # fmt: skip
+    assert "--scheduler" in line
+    assert not out.exists()
+
+
+def test_a_web_server_at_the_scheduler_address_is_one_line(tmp_path, capsys):
+    """Issue 20, class 8: a port where an HTTP server answers tried to allocate 3 EiB."""
+    pytest.importorskip("distributed")
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        line = one_line(
+            capsys, 2,
+            ["run", str(BASELINE), "--runs", "2", "--backend", "dask", "--scheduler",
+             f"tcp://127.0.0.1:{port}", "--out", str(tmp_path / "o")],
+        )  # fmt: skip
+        assert "web server" in line
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_lost_dask_cluster_ends_the_batch_in_one_line_and_resume_completes(
+    reference, tmp_path, capsys, monkeypatch
+):
+    """Issue 20, class 8: a killed worker or scheduler gave a FutureCancelledError or
+    CommClosedError traceback. The lost cluster is planted at the second chunk."""
+    pytest.importorskip("distributed")
+    from distributed.comm import CommClosedError
+
+    import sim.batch.distributed as distributed
+
+    real, calls = distributed._result, []
+
+    class Lost:  # what a future of a dead scheduler does when asked for its result
+        def result(self):
+            raise CommClosedError("in <TCP (closed)>: Stream is closed")
+
+    def lost(future):
+        calls.append(future)
+        return real(Lost() if len(calls) == 2 else future)
+
+    monkeypatch.setattr(distributed, "_result", lost)
+    out = tmp_path / "o"
+    argv = ["run", str(BASELINE), "--runs", str(RUNS), "--chunk-size", str(CHUNK),
+            "--backend", "dask", "--workers", "1", "--out", str(out), "--quiet"]  # fmt: skip
+    line = one_line(capsys, 1, argv)
+    assert "Dask cluster was lost" in line and "resume" in line
+    monkeypatch.setattr(distributed, "_result", real)
+    assert main(argv) == 0
+    assert load_results(out).equals(reference[1])
+
+
+# --------------------------------------------------------------------------- 12. limits
+def test_a_design_is_limited_in_bytes_by_the_scenarios_size(make_scenario):
+    """Issue 20, class 12: a 2,000-faction file allowed 20,000 points (about 71 GB)."""
+    from sim.scenario.sweep import MAX_DESIGN_BYTES, check_design_size, point_bytes
+
+    raw, _ = resolve_raw(BASELINE)
+    check_design_size(20_000, "the design", "", "f", "k", raw)  # the baseline keeps them all
+    big = {**raw, "padding": "x" * 509_000}  # the probe's 509 kB file
+    each = point_bytes(big)
+    allowed = MAX_DESIGN_BYTES // each
+    assert 1_000 < allowed < 20_000
+    check_design_size(allowed, "the design", "", "f", "k", big)
+    with pytest.raises(ScenarioError, match=f"at most {allowed:,} points"):
+        check_design_size(allowed + 1, "the design", "use fewer samples", "f", "k", big)

@@ -63,6 +63,30 @@ def parse_scheduler(address: str) -> str:
     return text
 
 
+def _refuse_web_server(address: str) -> None:
+    """An HTTP server at a tcp:// address (a dashboard, a proxy) is refused in one line:
+    Dask's handshake would read its reply as a frame length of exabytes and hang. A probe
+    request is sent; a Dask scheduler closes the connection on it, a web server answers
+    "HTTP/"."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        return
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=3) as probe:
+            probe.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            reply = probe.recv(5)
+    except OSError:
+        return  # unreachable, or closed on us: the client's own connect says which
+    if reply.startswith(b"HTTP/"):
+        raise BatchError(
+            f"--scheduler {address}: a web server answers there, not a Dask scheduler (the "
+            "dashboard? the scheduler's port is usually 8786)"
+        )
+
+
 def _connect(workers: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
@@ -70,16 +94,17 @@ def _connect(workers: int, scheduler: str | None):
         raise BatchError(
             "the dask backend needs the optional extra: pip install '.[dask]'"
         ) from None
-    if scheduler:
+    if scheduler is not None:
         address = parse_scheduler(scheduler)
+        _refuse_web_server(address)
         try:
             return Client(address, timeout=CONNECT_TIMEOUT), None
-        except Exception as exc:  # noqa: BLE001 - whatever answers there, one line
+        except Exception as exc:
             # e.g. an HTTP server on that port: the handshake reads its reply as a frame
             # length and tries to allocate exabytes (MemoryError), or fails to decode it
             why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
             raise BatchError(
-                f"cannot reach a Dask scheduler at {address} ({why}); is a scheduler "
+                f"cannot reach the Dask scheduler at {address} ({why}); is a scheduler "
                 "listening there?"
             ) from None
     # The cluster's processes ignore Ctrl-C (an ignored signal stays ignored across fork
@@ -174,7 +199,8 @@ def _result(future) -> Any:
     the finished parts kept, so that the same command resumes it. A run that raises is
     recorded in its row by ``run_chunk``, so an exception here is the cluster's, not a run's.
     """
-    from distributed import CancelledError, TimeoutError as DaskTimeout
+    from distributed import CancelledError
+    from distributed import TimeoutError as DaskTimeout
     from distributed.comm import CommClosedError
     from distributed.scheduler import KilledWorker
 

@@ -90,7 +90,7 @@ def _check_options(
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
     ):
         raise BatchError(f"--chunk-size must be a positive integer (got {chunk_size!r})")
-    if scheduler and backend != "dask":
+    if scheduler is not None and backend != "dask":
         raise BatchError("--scheduler needs --backend dask")
     if backend == "dask":  # before anything is written, not once the batch has begun
         try:
@@ -99,7 +99,7 @@ def _check_options(
             raise BatchError(
                 "the dask backend needs the optional extra: pip install '.[dask]'"
             ) from None
-        if scheduler:
+        if scheduler is not None:
             from sim.batch.distributed import parse_scheduler
 
             parse_scheduler(scheduler)
