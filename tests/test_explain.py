@@ -122,6 +122,7 @@ def test_sim_explain_prints_a_timeline_and_says_the_row_matches(batch, tmp_path)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # a replay in a subprocess, about 1.5 s
 def test_sim_explain_json(batch):
     result = run_cli("explain", str(batch), "3", "--json")
     assert result.returncode == 0, result.stderr
@@ -139,6 +140,7 @@ def test_sim_explain_a_scenario_and_seed_without_a_batch():
     assert "matches" not in result.stdout  # nothing to check against
 
 
+@pytest.mark.slow  # a batch and a replay, about 1.5 s
 def test_a_replay_that_differs_from_its_batch_exits_1(batch, tmp_path):
     """A batch whose manifest says it ran another scenario: the replay cannot match."""
     import shutil

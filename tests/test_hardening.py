@@ -430,16 +430,20 @@ def _fifo_csv(folder):
     os.mkfifo(folder / "indices.csv")
 
 
-@pytest.mark.parametrize("plant", [_csv_folder, _fifo, _deep, _fifo_csv])
-def test_the_report_reads_only_regular_files_of_an_analysis_folder(
-    reference, tmp_path, capsys, plant
-):
+def test_the_report_reads_only_regular_files_of_an_analysis_folder(reference, tmp_path, capsys):
+    """Issue 20, class 13: a folder named extra.csv, a FIFO, or a deeply nested
+    summary.json gave a traceback or a hang. The table's cases go into one report (one
+    discovery folder each, and each folder is shown), which must finish and note each."""
     out = copy_of(reference, tmp_path)
-    (out / "sensitivity").mkdir()
-    plant(out / "sensitivity")
+    cases = {"csv-folder": _csv_folder, "fifo": _fifo, "deep": _deep, "fifo-csv": _fifo_csv}
+    for name, plant in cases.items():
+        (out / "discovery" / name).mkdir(parents=True)
+        plant(out / "discovery" / name)
     report = tmp_path / "r.html"
     assert main(["report", str(out), "--out", str(report)]) == 0, capsys.readouterr().err
-    assert "left out" in report.read_text() or "unreadable" in report.read_text()
+    html = report.read_text()
+    assert html.count("left out: not a regular file") == 3  # the folder and both FIFOs
+    assert "summary.json unreadable: nested too deeply" in html
 
 
 # --------------------------------------------------------------------------- 14. the API
@@ -568,6 +572,7 @@ def test_a_web_server_at_the_scheduler_address_is_one_line(tmp_path, capsys):
         server.server_close()
 
 
+@pytest.mark.slow  # a Dask cluster twice, about 3.5 s
 def test_a_lost_dask_cluster_ends_the_batch_in_one_line_and_resume_completes(
     reference, tmp_path, capsys, monkeypatch
 ):

@@ -362,6 +362,7 @@ def test_report_bad_input_is_one_line_exit_2_and_writes_nothing(
 @pytest.mark.skipif(
     not CHROMIUM.is_file(), reason="Chromium not installed (apt-get install chromium)"
 )
+@pytest.mark.slow  # a browser
 def test_every_figure_loads_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
     done = subprocess.run(
@@ -414,6 +415,7 @@ def test_csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers(tmp_path
     assert (table["estimate"] >= 0).all() and table["diff"].lt(0).any()  # negatives as numbers
 
 
+@pytest.mark.slow  # three batches and a report, about 2 s
 def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkeypatch):
     """mathtext would typeset text between dollars, or crash on what it cannot parse (this
     name crashed `sim report`); a leading underscore would hide a legend entry. The figures
