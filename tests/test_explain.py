@@ -133,6 +133,7 @@ def test_sim_explain_json(batch):
     assert set(data["series"]) >= {"week", "grievance", "rung"}
 
 
+@pytest.mark.slow  # a replay in a subprocess, about 1.4 s
 def test_sim_explain_a_scenario_and_seed_without_a_batch():
     result = run_cli("explain", str(BASELINE), "--seed", "11")
     assert result.returncode == 0, result.stderr

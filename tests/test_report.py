@@ -279,6 +279,7 @@ def test_headline_names_the_largest_probabilities_and_differences(report, two_ba
     )
 
 
+@pytest.mark.slow  # a report, about 1.3 s
 def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path):
     from sim.engine.outcomes import wilson_interval
     from sim.report.sections import escalation_by_government
@@ -310,6 +311,7 @@ def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path
     assert "4+ (targeted attacks or worse)" in section and "[0.000, 0.060]" in section
 
 
+@pytest.mark.slow  # a sweep's report with a plot, about 1.3 s
 def test_sweep_summary_has_a_row_per_point_and_a_plot(tmp_path):
     key = "patrons.iran.mediation"
     parts = []
