@@ -360,14 +360,15 @@ def test_an_aliased_index_is_refused_in_param_and_ranges(tmp_path, capsys, make_
     line = one_line(
         capsys,
         2,
-        ["run", str(BASELINE), "--runs", "2", "--out", str(tmp_path / "o"), "--quiet",
+        ["sweep", str(BASELINE), "--replicates", "2", "--out", str(tmp_path / "o"), "--quiet",
          "--param", "escalation.thresholds[3]=0.6,0.8",
          "--param", "escalation.thresholds[03]=0.7"],
     )  # fmt: skip
-    assert "thresholds[03]" in line
+    assert "thresholds[03]" in line and "is not a parameter" in line
     assert not (tmp_path / "o").exists()
     path = make_scenario('[ranges]\n"escalation.thresholds[03]" = [0.5, 0.9]')
-    assert "thresholds[03]" in one_line(capsys, 2, ["validate", str(path)])
+    line = one_line(capsys, 2, ["validate", str(path)])
+    assert "ranges" in line and "thresholds[03]" in line
 
 
 # --------------------------------------------------------------------------- 4. reserved names
