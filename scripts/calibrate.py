@@ -43,8 +43,8 @@ from SALib.sample import morris as morris_sample
 from scipy.stats import qmc
 
 from sim.batch.experiment import run_seed
+from sim.engine.dotted import set_dotted
 from sim.engine.replicates import run_replicates
-from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import resolve_raw, validate
 from sim.scenario.ranges import Range, parse_ranges
 
@@ -273,7 +273,7 @@ def main() -> int:
 
 
 def _current(raw: dict, key: str) -> float:
-    from sim.scenario.dotted import get_dotted
+    from sim.engine.dotted import get_dotted
 
     return float(get_dotted(raw, key))
 

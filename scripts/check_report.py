@@ -6,7 +6,11 @@
    style sheets, frames or objects; no src/href pointing outside the file (only #anchors);
    the comparison figures are there.
    Content: every section (the headline, escalation by government type, the outcome
-   table...) is there and not empty; a one-scenario report is a summary (no comparison
+   table...) is there and not empty; the headline names the most likely government (its
+   type, its PM kind, the lists most often in it) and the chance of each rung of
+   violence; the storylines follow it, a row per path with its share and an example run
+   for ``sim explain`` (or a note why a batch has none); Gamson's law comes after the
+   outcome table; a one-scenario report is a summary (no comparison
    table, no "over 0 tests"), a several-scenario one a comparison; the sections a reader
    reads name outcomes in words (no run-table column name), rungs by name, "no government"
    apart from "PM without a party"; no interval bound in exponent form (1.1e-19); a sweep
@@ -42,7 +46,10 @@ SECTIONS = (
     "manifests",
 )  # fmt: skip
 #: sections written in words: no run-table column name may show there
-WORDED = ("headline", "escalation-by-government", "comparison", "summary", "sweep", "gamson")
+WORDED = (
+    "headline", "storylines", "escalation-by-government", "comparison", "summary", "sweep",
+    "gamson",
+)  # fmt: skip
 RUNGS = ("0 politics", "1 threats", "2 protests", "3 clashes", "4 targeted attacks",
          "5 armed conflict")  # fmt: skip
 EXPONENT_BOUND = re.compile(r"\[[-+]?[\d.]+e[-+]?\d+|[\d.]+e[-+]?\d+\]")
@@ -142,6 +149,29 @@ def _column_names() -> set[str]:
     return {o.name for o in OUTCOMES if "{}" not in o.name}
 
 
+def _storylines_check(text: dict[str, str], scan: _Scan) -> list[str]:
+    """The storylines: right after the headline, a row per path with its share and a run
+    that sim explain opens (or a note saying why a batch has none)."""
+    story = text.get("storylines", "")
+    order = list(scan.text)
+    if "storylines" not in order:
+        return ["section storylines missing"]
+    problems = []
+    if order.index("storylines") != order.index("headline") + 1:
+        problems.append("the storylines do not follow the headline")
+    paths = scan.rows.get("storylines", 0) - story.count("what happens")  # less the heads
+    if paths < 1:
+        if "no storylines" not in story:
+            problems.append("the storylines section has neither paths nor a note why not")
+        return problems
+    shares = [float(x) for x in re.findall(r"(?<![\d.])(0\.\d\d|1\.00)(?![\d])", story)]
+    if not shares:
+        problems.append("the storylines give no share per path")
+    if len(re.findall(r"sim explain \S+ \d+", story)) < paths:
+        problems.append("a storyline without an example run for sim explain")
+    return problems
+
+
 def content_check(scan: _Scan) -> list[str]:
     """The report's sections and wording (see the module's docstring)."""
     text = {k: " ".join(v) for k, v in scan.text.items()}
@@ -157,8 +187,20 @@ def content_check(scan: _Scan) -> list[str]:
         problems.append(f"title {title!r}: neither 'Scenario summary' nor 'Scenario comparison'")
     elif "comparison" not in text:
         problems.append("a comparison report without its comparison table")
-    if "Most likely in" not in text.get("headline", ""):
-        problems.append("the headline does not give the most likely outcomes")
+    headline = re.sub(r"\s+", " ", text.get("headline", ""))
+    if not re.search(r"most likely (a \w+ government under|no government)", headline):
+        problems.append("the headline does not name the most likely government and its PM")
+    elif not re.search(
+        r"most likely no government|lists most often in it|keeps no coalit", headline
+    ):
+        problems.append("the headline does not name the lists most often in the government")
+    if "Highest rung of violence:" not in headline or not any(r in headline for r in RUNGS):
+        problems.append("the headline does not give the chance of each rung of violence")
+    problems += _storylines_check(text, scan)
+    order = list(scan.text)
+    table = "summary" if one else "comparison"
+    if "gamson" in order and table in order and order.index("gamson") < order.index(table):
+        problems.append("Gamson's law comes before the outcome table: it belongs further down")
     if not one and "significant" not in text.get("headline", ""):
         problems.append("the headline of a comparison does not say what differs significantly")
     crosstab = text.get("escalation-by-government", "")

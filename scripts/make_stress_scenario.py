@@ -61,6 +61,7 @@ def main() -> None:
         align = np.round(rng.uniform(-1, 1, size=3), 2)
         lines += [
             f"[factions.{name}]",
+            f'label = "Synthetic list {rank + 1}"  # [synthetic]',
             f"seats = {int(seats[i])}  # [synthetic]",
             f"previous_seats = {int(max(0, seats[i] + rng.integers(-10, 11)))}",
             f'community = "{COMMUNITIES[rank % len(COMMUNITIES)]}"',

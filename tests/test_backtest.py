@@ -66,7 +66,9 @@ def test_a_case_runs_cut_at_its_weeks_and_reports_the_score(tmp_path, capsys):
     assert "recorded none by week 6; runs sooner 0.000, the same 1.000, later 0.000; " \
         "percentile 50.0" in text  # fmt: skip
     assert "recorded 'none' (from weeks_to_government)" in text
-    assert "Brier 0.000 against 0.667 for a uniform forecast (skill +1.000)" in text
+    # the horizon (week 6) ends before any session can meet (week 13): no skill earned
+    assert "Brier 0.000 against 0.667 for a uniform forecast; no skill: no session can " \
+        "meet by week 6 (the first in week 13)" in text  # fmt: skip
 
 
 def test_json_says_the_same_and_a_poor_score_still_exits_0(tmp_path, capsys):
@@ -85,7 +87,9 @@ def test_json_says_the_same_and_a_poor_score_still_exits_0(tmp_path, capsys):
     assert (weeks["recorded"], weeks["later"], weeks["percentile"]) == (5, 1.0, 0.0)
     kind = score["government_type"]
     assert (kind["recorded"], kind["from"]) == ("consensus", "conditions[1]")
-    assert kind["brier"] == 2.0 and kind["skill"] == -2.0  # all on 'none', the worst score
+    assert kind["brier"] == 2.0  # all on 'none', the worst score
+    # ... but no session meets by week 6: the forecast is fixed by the clock, no skill
+    assert kind["skill"] is None and kind["sessionless"] is True
 
 
 def test_a_government_after_the_horizon_counts_as_none_within_it(tmp_path):

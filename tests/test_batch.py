@@ -24,8 +24,8 @@ from sim.batch.parts import RUNS_DIR
 from sim.batch.progress import Progress
 from sim.batch.results import load_manifest, load_results, part_paths
 from sim.batch.runner import run_batch
+from sim.engine.dotted import get_dotted
 from sim.mesa.model import FormationModel
-from sim.scenario.dotted import get_dotted
 from sim.scenario.loading import ScenarioError
 
 RUNS = 24

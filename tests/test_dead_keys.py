@@ -14,8 +14,9 @@ import pyarrow as pa
 import pytest
 
 from sim.batch.experiment import run_seed
+from sim.engine.dotted import get_dotted, with_value
 from sim.engine.replicates import run_replicates
-from sim.scenario.dotted import get_dotted, with_value
+from sim.engine.week import PROCESSES
 from sim.scenario.loading import EXPERIMENT_TABLES, ScenarioError, resolve_raw, validate
 from tests.conftest import BASELINE
 
@@ -61,6 +62,25 @@ INERT: dict[str, str] = {
 }
 
 
+def switched_off(raw: dict) -> dict[str, str]:
+    """Keys of the tables whose mechanism the baseline switches off (``switch`` = 0, as its
+    process declares): nothing reads them, by construction."""
+    inert = {}
+    for process in PROCESSES:
+        spec = process.section
+        if spec is None or not spec.switch:
+            continue
+        values = raw.get(spec.name, {})
+        default = spec.model.model_fields[spec.switch].default
+        if values.get(spec.switch, default) == 0:
+            for key in values:
+                if key != spec.switch:
+                    inert[f"{spec.name}.{key}"] = (
+                        f"its mechanism is off in the baseline ({spec.name}.{spec.switch} = 0)"
+                    )
+    return inert
+
+
 def numeric_keys(node: Any, prefix: str = "") -> list[str]:
     """Every numeric leaf of the resolved scenario as a dotted key (``a.b``, ``a.b[2]``),
     the experiment tables ([sweep], [ranges]) aside: they describe experiments on the
@@ -80,6 +100,7 @@ def numeric_keys(node: Any, prefix: str = "") -> list[str]:
 
 
 KEYS = numeric_keys(RAW)
+INERT.update(switched_off(RAW))
 
 
 def candidates(value: int | float) -> list[int | float]:

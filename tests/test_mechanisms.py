@@ -17,10 +17,10 @@ import pytest
 
 import sim
 from sim.batch.experiment import run_seed
+from sim.engine.dotted import set_dotted
 from sim.engine.enums import Stage
 from sim.engine.outcomes import wilson_interval
 from sim.engine.replicates import run_replicates
-from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import load_scenario, resolve_raw, validate
 from tests.conftest import BASELINE, SCENARIOS
 

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 import sim
 from sim.engine.assembly import State, state_ref
+from sim.engine.dotted import set_dotted
 from sim.engine.enums import EscalationLevel, GovernmentType, PMFStatus, PMKind, Stage
 from sim.engine.processes import blocs, sessions
 from sim.engine.streams import uniform
 from sim.engine.week import PROCESSES
 from sim.mesa.agents import Faction
-from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import load_scenario, resolve_raw, validate
 from tests.conftest import BASELINE, SCENARIOS
 

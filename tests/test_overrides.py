@@ -8,7 +8,7 @@ import mesa
 import pytest
 
 import sim
-from sim.scenario.dotted import set_dotted
+from sim.engine.dotted import set_dotted
 from sim.scenario.loading import resolve_raw, validate
 from tests.conftest import BASELINE
 

@@ -255,7 +255,8 @@ def test_the_analysis_sees_writes_through_aliases_helpers_and_other_modules():
     """The analysis is not vacuous: it finds the writes made through an alias of the run
     record (sessions), in a helper of the same module (attacks' incumbent_killed), and the
     reads of a function of another module given the state (bargaining's margins)."""
-    sessions, attacks = touches(PROCESSES[1]), touches(PROCESSES[-1])
+    by_name = {p.__name__: p for p in PROCESSES}
+    sessions, attacks = touches(by_name["Sessions"]), touches(by_name["Attacks"])
     assert {"run.stage", "run.formed_week", "government", "plan_members"} <= sessions.writes
     assert {
         "menace",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.cli.main import main
-from sim.scenario.dotted import get_dotted
+from sim.engine.dotted import get_dotted
 from sim.scenario.loading import ScenarioError, resolve_raw
 from sim.scenario.ranges import parse_ranges, select
 

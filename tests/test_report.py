@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import json
 import re
@@ -259,19 +258,27 @@ def test_fan_chart_shows_the_live_runs_under_each_fan(two_batches):
                      "4 targeted attacks", "5 armed conflict"]  # fmt: skip
 
 
-def test_headline_names_the_largest_probabilities_and_differences(report, two_batches):
-    table = sim.compare(*two_batches)
+def test_headline_says_what_happens_and_the_largest_differences(report, two_batches):
+    """The likeliest government (type and PM kind, with its share of runs), each rung's
+    chance, then the largest significant differences; not the three largest shares."""
+    from sim.analysis.labels import number, rung
+
     text = report.read_text(encoding="utf-8")
     headline = text.split('<div class="headline">')[1].split("</div>")[0]
-    probs = table[(table["statistic"] == "probability") & (table["scenario"] == "baseline")]
-    top = probs.nlargest(3, "estimate", keep="first")
-    from sim.analysis.labels import row_title
-
-    positions = [
-        headline.index(html.escape(row_title(o, v)))
-        for o, v in zip(top["outcome"], top["value"], strict=True)
-    ]
-    assert positions == sorted(positions)  # in order, largest first
+    base = sim.load_results(two_batches[0])
+    combos = (base["government_type"] + " " + base["pm_kind"]).value_counts()
+    government, kind = combos.index[0].split()
+    share = number(combos.iloc[0] / len(base))
+    pm = {"formateur": "the formateur&#x27;s own nominee", "compromise": "a compromise PM"}
+    assert f"most likely a <b>{government} government under {pm[kind]}</b>, {share}" in headline
+    table = sim.compare(*two_batches)
+    rungs = table[(table["outcome"] == "max_escalation") & (table["scenario"] == "baseline")]
+    said = headline.split("Highest rung of violence:")[1]
+    positions = []
+    for r in rungs[rungs["estimate"] > 0].itertuples():
+        positions.append(said.index(f"{rung(int(r.value))} {number(r.estimate)}"))
+    assert len(positions) >= 3 and positions == sorted(positions)  # each rung, in order
+    assert "Most likely in" not in headline  # the old trivia line is gone
     # the variant's majority share was planted at 0.6 against 0.3: the largest difference
     assert "Largest significant differences" in headline
     assert headline.index("Government type: majority</b> in variant") < headline.index(
@@ -467,6 +474,9 @@ def test_check_report_finds_what_the_issue_complained_of(report):
         .replace("Highest rung", "max_escalation")
         .replace("[0.000, ", "[1.1e-19, ", 1)
         .replace('id="escalation-by-government"', 'id="elsewhere"')
+        .replace("most likely a", "perhaps a")
+        .replace("Highest rung of violence:", "Violence:")
+        .replace('id="storylines"', 'id="stories"')
     )
     found = "\n".join(check.static_check(broken)[0])
     for fault in (
@@ -475,5 +485,8 @@ def test_check_report_finds_what_the_issue_complained_of(report):
         "shows column names: max_escalation",
         "interval bounds in exponent form: [1.1e-19",
         "section escalation-by-government missing",
+        "the headline does not name the most likely government",
+        "the headline does not give the chance of each rung",
+        "section storylines missing",
     ):
         assert fault in found, fault

@@ -43,11 +43,11 @@ from sim.analysis.conditions import Expression, column_kinds
 from sim.batch.experiment import Experiment, prepare
 from sim.batch.results import load_results, table_schema
 from sim.batch.runner import BatchResult, run_batch
+from sim.engine.dotted import set_dotted
 from sim.engine.enums import GovernmentType
 from sim.engine.limits import MAX_RUNS
 from sim.engine.outcomes import wilson_interval
 from sim.engine.schema import MAX_WEEKS, Label, Section, as_tuple
-from sim.scenario.dotted import set_dotted
 from sim.scenario.loading import (
     ScenarioError,
     read_toml,
@@ -112,6 +112,18 @@ class PreparedCase:
     recorded_weeks: int | None  # None: no government within the horizon
     recorded_type: str | None  # None: a government, of a type the case does not name
     type_from: str  # "conditions[i]" or "weeks_to_government"
+
+    @property
+    def first_session(self) -> int:
+        """The first week a session can meet (none before the results are certified)."""
+        clocks = [p.scenario.clock for p in self.experiment.points]
+        return min(max(c.first_session_week, c.certified_week) for c in clocks)
+
+    @property
+    def sessionless(self) -> bool:
+        """Whether the horizon ends before any session can meet: then no government can
+        form in any run, and forecasting "none" is no skill."""
+        return self.horizon < self.first_session
 
 
 def load_case(path: str | Path, runs: int | None = None, seed: int | None = None) -> PreparedCase:
@@ -250,7 +262,11 @@ class Score:
 
     @property
     def skill(self) -> float | None:
-        return None if self.brier is None else 1.0 - self.brier / self.uniform_brier
+        """1 - Brier/uniform; None without a Brier score, or when the horizon ends before
+        any session can meet (every run has no government by construction)."""
+        if self.brier is None or self.prepared.sessionless:
+            return None
+        return 1.0 - self.brier / self.uniform_brier
 
 
 def score(prepared: PreparedCase, out: str | Path) -> Score:
@@ -324,6 +340,12 @@ def format_score(s: Score, header: str = "") -> str:
     shares = ", ".join(f"{t} {f:.3f}" for t, f in s.forecast.items())
     if s.brier is None:
         verdict = "Brier score n/a: the case names no government_type"
+    elif s.skill is None:
+        verdict = (
+            f"Brier {s.brier:.3f} against {s.uniform_brier:.3f} for a uniform forecast; no "
+            f"skill: no session can meet by week {pc.horizon} (the first in week "
+            f"{pc.first_session}), so no government is certain by construction"
+        )
     else:
         verdict = (
             f"Brier {s.brier:.3f} against {s.uniform_brier:.3f} for a uniform forecast "
@@ -382,5 +404,6 @@ def _plain(s: Score) -> dict[str, Any]:
             "brier": s.brier,
             "uniform_brier": s.uniform_brier,
             "skill": s.skill,
+            "sessionless": pc.sessionless,  # skill None: no session within the horizon
         },
     }

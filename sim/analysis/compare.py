@@ -24,7 +24,7 @@ diff_high      form under common random numbers) for probabilities; bootstrap ot
 test           the test of the difference (on probability and median rows)
 p_value        its two-sided p-value
 p_adjusted     after Holm's (default) or Benjamini-Hochberg's correction over every test
-significant    p_adjusted < alpha
+significant    p_adjusted < alpha (on a median row, also a difference that is not 0)
 pairing        "reference", "paired: common random numbers (...)" or "unpaired: ..."
 excluded       runs left out of this scenario because they raised an error
 =============  ===========================================================================
@@ -57,7 +57,8 @@ import pyarrow as pa
 from scipy import stats
 
 from sim.analysis.gamson import SHARE_COLUMNS
-from sim.analysis.labels import NO_GOVERNMENT, NO_PARTY
+from sim.analysis.labels import NO_GOVERNMENT, NO_PARTY, actor_labels
+from sim.analysis.settings import CORRECTIONS, NUMERIC_TESTS
 from sim.analysis.statistics import (
     QUANTILES,
     bootstrap,
@@ -88,8 +89,6 @@ NUMERIC = {
 }
 RUN_COLUMNS = ["run_id", "seed", *CATEGORICAL, *NUMERIC, "error"]
 SERIES = ["escalation_by_week", "grievance_by_week"]  # for the report's fan charts
-CORRECTIONS = ("holm", "bh")
-NUMERIC_TESTS = ("mannwhitney", "ks")
 
 
 class CompareError(Exception):
@@ -344,7 +343,11 @@ def _adjust(table: pd.DataFrame, correction: str, alpha: float) -> None:
     if len(p):
         adjusted = holm(p) if correction == "holm" else stats.false_discovery_control(p)
         table.loc[tested, "p_adjusted"] = adjusted
-    table["significant"] = (table["p_adjusted"] < alpha).fillna(False).astype(bool)
+    significant = (table["p_adjusted"] < alpha).fillna(False).astype(bool)
+    # a median row carries its outcome's distribution test, which can reject while the
+    # median itself stays where it was: a zero difference in the median gets no star
+    unmoved = (table["statistic"] == "median") & (table["diff"] == 0)
+    table["significant"] = significant & ~unmoved
 
 
 def describe(batch: Batch) -> dict:
@@ -392,5 +395,7 @@ def compare(
         correction=correction,
         alpha=alpha,
         tests=int(table["p_value"].notna().sum()),
+        # what a reader calls each list and bloc (the table's values keep the ids)
+        labels={k: v for b in items for k, v in actor_labels(b.manifest.get("scenario")).items()},
     )
     return table

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.analysis.labels import actor_labels, words_for_ids
 from sim.engine.assembly import Scenario
-from sim.engine.enums import EscalationLevel, Stage
+from sim.engine.enums import EscalationLevel, PMFStatus, Stage
 from sim.engine.events import ACCEPTS, MARGIN_TERMS, REFUSES, STAYS_AWAY, Event, rung_name
 from sim.scenario.loading import ScenarioError, load_scenario, validate
 
@@ -42,6 +43,8 @@ class Explanation:
     events: list[Event]
     series: dict[str, Any]
     lists: list[str] = field(default_factory=list)
+    #: what a reader calls each faction and bloc (the events keep the ids)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -154,6 +157,7 @@ def explain(source: str | Path, run_id: int | None = None, seed: int | None = No
     return Explanation(
         scenario=scenario.name, seed=int(seed), run_id=run_id, row=row, stored=stored,
         mismatches=mismatches, events=model.events, series=series, lists=names,
+        labels=actor_labels(scenario, patrons=False),
     )  # fmt: skip
 
 
@@ -235,7 +239,7 @@ def timeline(ex: Explanation) -> str:
         if shown:
             lines.append(f"week {week:>3}: " + shown[0])
             lines += [f"          {s}" for s in shown[1:]]
-    return "\n".join(lines)
+    return words_for_ids("\n".join(lines), ex.labels)
 
 
 def _government_story(ex: Explanation) -> str:
@@ -313,11 +317,77 @@ def _escalation_story(ex: Explanation) -> str:
     )
     if len(climbs) > 1:
         text += f" {reached} reached it in all."
-    if top >= EscalationLevel.TARGETED_ATTACKS:
-        attacks = [e for e in ex.events if e.kind == "attack"]
-        if attacks:
-            text += f" There were {len(attacks)} attack(s) on the incumbent."
+    if top == EscalationLevel.ARMED_CONFLICT:
+        led = [e for e in _key_events(ex.events) if e.week <= first.week and e is not first]
+        led += [
+            e for e in ex.events[:at]  # the armed camp on the other side, mobilised
+            if e.kind == "rung_change" and e.values["to_rung"] >= 3
+            and e.values["from_rung"] < e.values["to_rung"] and e.actors[0] != first.actors[0]
+            and first.week - 4 <= e.week <= first.week
+        ][-1:]  # fmt: skip
+        if led:
+            return (
+                text
+                + " It was led up to by "
+                + "; ".join(
+                    f"{_headline(e)} (week {e.week})" for e in sorted(led, key=ex.events.index)
+                )
+                + "."
+            )
     return text + context
+
+
+def _key_events(events: list[Event]) -> list[Event]:
+    """The events that mattered most, as they happened: a strike on the incumbent (the
+    killing, or the first failed one), each walk-out, each move against the PMF, and the
+    first climb to armed conflict."""
+    out, attacked, conflict = [], False, False
+    for e in events:
+        if e.kind == "attack" and (e.values["killed"] or not attacked):
+            out.append(e)
+            attacked = True
+        elif e.kind in ("walk_out", "pmf_move"):
+            out.append(e)
+        elif (
+            e.kind == "rung_change" and not conflict
+            and e.values["to_rung"] == EscalationLevel.ARMED_CONFLICT
+            and e.values["from_rung"] < e.values["to_rung"]
+        ):  # fmt: skip
+            out.append(e)
+            conflict = True
+    return out
+
+
+def _headline(e: Event) -> str:
+    """A key event in a few words."""
+    who = e.actors[0] if e.actors else ""
+    if e.kind == "attack":
+        return (
+            f"{who} killing the incumbent"
+            if e.values["killed"]
+            else f"{who}'s failed strike on the incumbent"
+        )
+    if e.kind == "walk_out":
+        return f"{who} walking out of parliament with its {e.values['seats']:.0f} seats"
+    if e.kind == "pmf_move":
+        status = PMFStatus(int(e.values["pmf_status"])).label
+        return f"the government's crackdown on the PMF (now {status})"
+    if e.kind == "rung_change":
+        return f"{who} climbing to {rung_name(int(e.values['to_rung']))}"
+    return e.text
+
+
+def _key_story(ex: Explanation) -> str:
+    """What mattered most, in order: killings, walk-outs, crackdowns, armed conflict."""
+    key = _key_events(ex.events)
+    attacks = sum(1 for e in ex.events if e.kind == "attack")
+    if not key:
+        return ""
+    items = [f"week {e.week}, {_headline(e)}" for e in key]
+    text = "What mattered most: " + "; ".join(items) + "."
+    if attacks > 1:
+        text += f" There were {attacks} attacks on the incumbent in all."
+    return text
 
 
 #: Events that can set off a climb, named as its context.
@@ -331,7 +401,8 @@ _CONTEXT = {
 def why(ex: Explanation) -> str:
     """A short paragraph from the events: what decided the government, the highest rung
     and its cause."""
-    return f"{_government_story(ex)} {_escalation_story(ex)}"
+    parts = [_key_story(ex), _government_story(ex), _escalation_story(ex)]
+    return words_for_ids(" ".join(p for p in parts if p), ex.labels)
 
 
 __all__ = ["ExplainError", "Explanation", "ScenarioError", "explain"]

@@ -8,6 +8,10 @@ calls it and a rung of the ladder by its name.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from sim.engine.enums import EscalationLevel
@@ -34,10 +38,13 @@ def rung(level: int) -> str:
     return EscalationLevel(int(level)).rung
 
 
-def value_label(outcome: str, value) -> str:
+def value_label(outcome: str, value, labels: Mapping[str, str] | None = None) -> str:
     """A categorical outcome's value as a reader reads it: a rung by its name, true/false
-    as yes/no, anything else (a government type, a faction) as it is."""
+    as yes/no, a list by its label (``labels``, from ``actor_labels``), anything else (a
+    government type) as it is."""
     text = str(value)
+    if labels and text in labels:
+        return labels[text]
     if outcome in RUNG_OUTCOMES and text.lstrip("-").isdigit():
         return rung(int(text))
     outcome_kind = BY_NAME[outcome].kind if outcome in BY_NAME else None
@@ -46,14 +53,16 @@ def value_label(outcome: str, value) -> str:
     return text
 
 
-def row_title(outcome: str, value: str = "", statistic: str = "") -> str:
+def row_title(
+    outcome: str, value: str = "", statistic: str = "", labels: Mapping[str, str] | None = None
+) -> str:
     """A comparison row's title: "Government type: majority", "Government formed",
     "Casualties: median"."""
     name = label(outcome)
     if value:
         if BY_NAME.get(outcome) is not None and BY_NAME[outcome].kind is Kind.YES_NO:
             return name if value == "true" else f"{name}: no"
-        return f"{name}: {value_label(outcome, value)}"
+        return f"{name}: {value_label(outcome, value, labels)}"
     return f"{name}: {STATISTICS.get(statistic, statistic)}"
 
 
@@ -84,3 +93,49 @@ def estimate_text(value: float, outcome: str, statistic: str, signed: bool = Fal
         return number(value, 2, signed)
     text = f"{value:.0f}" if value.is_integer() else f"{value:.1f}"
     return f"+{text}" if signed and value > 0 else text
+
+
+# --------------------------------------------------------------------------- names of actors
+def actor_labels(scenario: Any, patrons: bool = True) -> dict[str, str]:
+    """What a reader calls each faction, bloc and patron: ``{id: label}`` from the
+    scenario's optional ``label`` fields (an actor without one keeps its id). Takes a
+    ``Scenario`` or the raw scenario a batch's manifest keeps; ``patrons=False`` leaves
+    the patrons out (an id such as "us" is also a word of running text)."""
+    if scenario is None:
+        return {}
+    if isinstance(scenario, dict):
+        factions = {
+            k: (v or {}).get("label", "") for k, v in (scenario.get("factions") or {}).items()
+        }
+        patron_labels = {
+            k: (v or {}).get("label", "") for k, v in (scenario.get("patrons") or {}).items()
+        }
+        blocs = {b.get("name", ""): b.get("label", "") for b in scenario.get("blocs") or []}
+    else:
+        factions = {k: f.label for k, f in scenario.factions.items()}
+        patron_labels = {k: p.label for k, p in scenario.patrons.items()}
+        blocs = {b.name: b.label for b in scenario.blocs}
+    out: dict[str, str] = {}
+    for table in ((patron_labels,) if patrons else ()) + (blocs, factions):
+        out.update({k: (v or k) for k, v in table.items() if k})
+    return out
+
+
+def in_words(name: Any, labels: Mapping[str, str]) -> str:
+    """An actor's id as a reader reads it (its label, or the id itself)."""
+    text = str(name)
+    return labels.get(text, text)
+
+
+def words_for_ids(text: str, labels: dict[str, str]) -> str:
+    """A line with every actor id in it replaced by its label (ids as whole words: an id
+    such as ``abc`` inside ``abc_list`` is left alone)."""
+    changed = {k: v for k, v in labels.items() if k != v}
+    if not changed:
+        return text
+    pattern = re.compile(
+        r"(?<![\w])("
+        + "|".join(re.escape(k) for k in sorted(changed, key=len, reverse=True))
+        + r")(?![\w])"
+    )
+    return pattern.sub(lambda m: changed[m.group(1)], text)

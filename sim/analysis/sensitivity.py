@@ -36,6 +36,7 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from sim.analysis.safe_text import plain
+from sim.analysis.settings import DEFAULT_SAMPLES, SENSITIVITY_METHODS
 from sim.batch.experiment import prepare
 from sim.batch.outputs import ResultsError, write_json
 from sim.batch.results import load_results
@@ -45,7 +46,7 @@ from sim.scenario.loading import ScenarioError, resolve_raw, validate
 from sim.scenario.ranges import Range, parse_ranges, select
 from sim.scenario.sweep import check_design_size
 
-METHODS = ("morris", "sobol")
+METHODS = SENSITIVITY_METHODS
 #: The index each method ranks by, and the columns of its CSV.
 RANK_BY = {"morris": "mu_star", "sobol": "ST"}
 COLUMNS = {
@@ -118,8 +119,10 @@ def analyze(
         frame["rank"] = pd.array([pd.NA] * len(names), dtype="Int64")
         return frame
     rng = _rng(seed, _ANALYSIS_STREAM)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # SALib warns as it goes ("Constant values encountered" when some resample is
+    # constant): kept, and summarised in one line per outcome, not printed raw
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         if method == "morris":
             res = morris_analyze.analyze(
                 prob, x, y, num_resamples=1000, conf_level=0.95, num_levels=levels, seed=rng
@@ -134,7 +137,11 @@ def analyze(
     frame["rank"] = (
         frame[key].rank(ascending=False, method="first", na_option="bottom").astype("Int64")
     )
-    return frame.sort_values("rank", kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("rank", kind="stable").reset_index(drop=True)
+    frame.attrs["warnings"] = [
+        str(w.message) for w in caught if not issubclass(w.category, RuntimeWarning)
+    ]  # numpy's on NaN indices stay silent, as before
+    return frame
 
 
 def point_outcomes(runs: pd.DataFrame, horizons: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -219,8 +226,8 @@ def design(
 def run_sensitivity(
     path: str | Path,
     out: str | Path,
-    method: str = "morris",
-    samples: int = 10,
+    method: str = SENSITIVITY_METHODS[0],
+    samples: int = DEFAULT_SAMPLES[SENSITIVITY_METHODS[0]],
     replicates: int = 10,
     seed: int | None = None,
     params: list[str] | None = None,
@@ -286,6 +293,7 @@ def _outcome_summary(
         "max": _number(np.max(y)),
         "constant": bool(np.ptp(y) == 0),
         "noise_share": noise_share(y, se2.to_numpy()),
+        "salib_warnings": list(table.attrs.get("warnings", [])),
         "top": [
             {"parameter": row.parameter, "rank": int(row.rank)}
             | {c: _number(getattr(row, c)) for c in cols}
@@ -388,4 +396,22 @@ def format_summary(summary: dict) -> str:
                 f"  {item['rank']:>2}. {item['parameter']:<40} {key} {item[key]:8.4f}"
                 + (f" ± {conf:.4f}" if conf is not None else "")
             )
-    return "\n".join(lines)
+    note = salib_note(summary)
+    return "\n".join(lines + ([note] if note else []))
+
+
+def salib_note(summary: dict) -> str:
+    """SALib's warnings over every outcome, in one line ("" when it gave none)."""
+    warned = {
+        info["label"]: info.get("salib_warnings") or []
+        for info in summary["outcomes"].values()
+        if info.get("salib_warnings")
+    }
+    if not warned:
+        return ""
+    messages: dict[str, int] = {}
+    for found in warned.values():
+        for message in found:
+            messages[message] = messages.get(message, 0) + 1
+    said = "; ".join(f"{m.strip()} ({k} time(s))" for m, k in messages.items())
+    return f"note: SALib warned while analysing {', '.join(warned)}: {said}"

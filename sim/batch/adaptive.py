@@ -42,12 +42,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.batch.outputs import BatchError
+from sim.batch.settings import DEFAULT_MAX_RUNS, MIN_PRECISION
 
 ALPHA = 0.05
 Z = 1.959964
 MIN_FIRST_LOOK = 50
 MIN_GROWTH, MAX_GROWTH = 1.1, 2.0  # each round adds 10% to 100% of the runs so far
-DEFAULT_MAX_RUNS = 100_000
 _EPS = 1e-12
 
 
@@ -77,12 +77,6 @@ def confidence_sequence(s: int, n: int, k: float, alpha: float = ALPHA) -> tuple
     low = 0.0 if s == 0 or f(_EPS) < 0 else brentq(f, _EPS, p_hat)
     high = 1.0 if s == n or f(1 - _EPS) < 0 else brentq(f, p_hat, 1 - _EPS)
     return float(low), float(high)
-
-
-#: The narrowest half-width asked for: 0.001 needs about Z^2 / (4 h^2) = 960,000 runs for
-#: p = 0.5 with a fixed sample; narrower ones reach the run limit first, and far narrower
-#: ones (1e-300) overflow the confidence sequence's arithmetic.
-MIN_PRECISION = 1e-3
 
 
 @dataclass

@@ -24,9 +24,6 @@ from sim.engine.replicates import run_points
 from sim.scenario.loading import ScenarioError, resolve_raw, scenario_hash, validate
 from sim.scenario.sweep import SweepPoint, build_points, parse_sweep
 
-BACKENDS = ("local", "dask")
-MAX_CHUNK = 1000  # runs per chunk (~0.2 s of work): amortises IPC and the part's fsync
-
 
 def run_seed(batch_seed: int, run_index: int) -> int:
     """The seed of replicate ``run_index``: the same in every scenario and sweep point."""

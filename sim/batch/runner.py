@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim.batch.adaptive import DEFAULT_MAX_RUNS, Look, Precision
+from sim.batch.adaptive import Look, Precision
 from sim.batch.directory import (
     MANIFEST,
     check_directory,
@@ -34,18 +34,21 @@ from sim.batch.directory import (
     clear_stale,
     locked,
 )
-from sim.batch.experiment import BACKENDS, MAX_CHUNK, Experiment, install_points, run_chunk
+from sim.batch.experiment import Experiment, install_points, run_chunk
 from sim.batch.outputs import BatchError, BatchWarning, check_directory_writable, reason, write_json
 from sim.batch.parts import RUNS_DIR
 from sim.batch.pool import raise_pending_stop, run_pool
 from sim.batch.progress import Progress
 from sim.batch.results import new_manifest, resume_parts, table_schema, write_part
+from sim.batch.settings import (
+    BACKENDS,
+    CHUNKS_PER_WORKER,
+    DEFAULT_MAX_RUNS,
+    MAX_CHUNK,
+    MAX_WORKERS_PER_CORE,
+)
 from sim.engine.outcomes import OutcomeTally
 from sim.engine.replicates import warm_up
-
-#: The most local worker processes a core: the runs are CPU-bound, so beyond one a core
-#: extra workers only queue; a few more hide start-up and I/O, thousands exhaust memory.
-MAX_WORKERS_PER_CORE = 8
 
 
 @dataclass
@@ -70,7 +73,7 @@ def default_workers() -> int:
 
 def default_chunk_size(todo: int, workers: int) -> int:
     """About eight chunks per worker (load balance, and little lost to a kill), capped."""
-    return max(1, min(MAX_CHUNK, -(-todo // (workers * 8))))
+    return max(1, min(MAX_CHUNK, -(-todo // (workers * CHUNKS_PER_WORKER))))
 
 
 def _check_options(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import warnings
@@ -32,6 +33,7 @@ USER_ERRORS = (
     ("sim.batch.outputs", "ResultsError"),
     ("sim.analysis.compare", "CompareError"),
     ("sim.analysis.explanation", "ExplainError"),
+    ("sim.analysis.storylines", "StorylineError"),
 )
 #: The batch began, then could not go on (workers kept dying, the disk filled up): exit 1.
 BATCH_FAILURES = (("sim.batch.pool", "WorkerLost"), ("sim.batch.outputs", "OutputError"))
@@ -51,21 +53,81 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def format_summary(tally: OutcomeTally, title: str, looks=None) -> str:
-    """The outcome table; after adaptive replication (``looks``), with the intervals the
-    stopping rule used (confidence sequences) and why it stopped."""
+    """The outcome table, in words (the outcome registry's labels, rungs by name, yes/no);
+    after adaptive replication (``looks``), with the intervals the stopping rule used
+    (confidence sequences) and why it stopped."""
+    from sim.analysis.labels import value_label
+    from sim.engine.outcomes import label
+
     lines_ = looks[-1].lines if looks else tally.lines()
     kind = "95% interval (anytime-valid)" if looks else "95% interval"
-    lines = [title, f"{'outcome':<20}{'value':<14}{'P':>7}   {kind}"]
-    for key, value, p, (lo, hi) in lines_:
-        lines.append(f"{key:<20}{value:<14}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
+    rows = [(label(key), value_label(key, value), p, ci) for key, value, p, ci in lines_]
+    width = max([len(name) for name, *_ in rows] + [7]) + 2
+    values = max([len(value) for _, value, *_ in rows] + [5]) + 2
+    lines = [title, f"{'outcome':<{width}}{'value':<{values}}{'P':>7}   {kind}"]
+    for name, value, p, (lo, hi) in rows:
+        lines.append(f"{name:<{width}}{value:<{values}}{p:>7.3f}   [{lo:.3f}, {hi:.3f}]")
     median = tally.median_weeks()
     lines.append(
         "median weeks to government (from election day, over all runs; no government "
-        "by the horizon counts as never): "
-        + ("no runs" if median is None else "never" if median == float("inf") else f"{median:g}")
+        "by the horizon counts as never): " + _weeks(median)
     )
     if tally.n:
         lines.append(f"mean casualties per run: {tally.casualties / tally.n:.1f}")
+    return "\n".join(lines)
+
+
+def _weeks(median: float | None) -> str:
+    return "no runs" if median is None else "never" if median == float("inf") else f"{median:g}"
+
+
+#: sweep points the terminal lists one by one (the run table holds every one)
+SWEEP_POINTS_SHOWN = 50
+
+
+def format_points(out: Path, manifest: dict) -> str:
+    """A sweep's outcomes point by point, one line each: what the pooled summary hides
+    (it pools every point under the base scenario's name)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from sim.batch.results import dataset
+    from sim.engine.enums import EscalationLevel
+    from sim.engine.outcomes import OutcomeTally
+
+    severe_rung = int(EscalationLevel.TARGETED_ATTACKS)  # the violence the article is about
+
+    sweep = manifest.get("sweep") or {}
+    params, points = list(sweep.get("parameters") or []), list(sweep.get("points") or [])
+    table = dataset(out).to_table(columns=[*OutcomeTally.COLUMNS, "point"])
+    found = sorted(set(table["point"].to_pylist()))
+    heads = ["majority", "consensus", "none", f"rung {severe_rung}+", "formed", "median wks"]
+    lines = [
+        "by sweep point (P of each; median weeks to government over all runs):",
+        "  point  " + "  ".join(params) + "  runs  " + "  ".join(heads),
+    ]
+    for point in found[:SWEEP_POINTS_SHOWN]:
+        tally = OutcomeTally()
+        tally.add_table(table.filter(pc.equal(table["point"], point)))
+        n = max(tally.n, 1)
+        government = tally.counts["government_type"]
+        severe = sum(
+            k for level, k in tally.counts["max_escalation"].items() if int(level) >= severe_rung
+        )
+        values = points[point] if point < len(points) else {}
+        shown = [
+            f"{values.get(k, np.nan):<{len(k)}.4g}" if isinstance(values, dict) else "?"
+            for k in params
+        ]
+        cells = [government["majority"] / n, government["consensus"] / n, government["none"] / n]
+        cells += [severe / n, tally.formed / n]
+        lines.append(
+            f"  {point:>5}  " + "  ".join(shown) + f"  {tally.n:>4}  "
+            + "  ".join(f"{c:>{len(h)}.3f}" for c, h in zip(cells, heads, strict=False))
+            + f"  {_weeks(tally.median_weeks()):>10}"
+        )  # fmt: skip
+    if len(found) > SWEEP_POINTS_SHOWN:
+        lines.append(f"  ... first {SWEEP_POINTS_SHOWN} of {len(found)} points; all in {out}")
     return "\n".join(lines)
 
 
@@ -77,7 +139,11 @@ def _report_batch(result: BatchResult) -> int:
         f"{result.resumed} resumed), {result.failed} failed; {session['seconds']:.1f} s on "
         f"{session['workers']} worker(s) [{session['backend']}]; results in {result.out}"
     )
+    if m.get("sweep"):
+        title += f" (all {len(m['sweep'].get('points') or [])} sweep points pooled)"
     print(format_summary(result.tally, title, result.looks))
+    if m.get("sweep"):
+        print(format_points(Path(result.out), m))
     adaptive = m.get("adaptive")
     if adaptive:
         widest = adaptive["widest"]
@@ -95,11 +161,20 @@ def _report_batch(result: BatchResult) -> int:
     return 0
 
 
-def _default_out(scenario_path: str) -> Path:
-    return Path("results") / Path(scenario_path).stem
+def _default_out(name: str, path: str) -> Path:
+    """``results/<name>``, the scenario's (or case's) ``name`` as ``--help`` says, made a
+    safe folder name (a name that is no folder name, such as "..", falls back to the
+    file's stem)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+    if not safe or safe.startswith("."):
+        safe = Path(path).stem
+    return Path("results") / safe
 
 
-def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
+def _run_and_report(
+    exp, out: Path, args: argparse.Namespace, precision: float | None = None,
+    max_runs: int | None = None,
+) -> int:  # fmt: skip
     """Run a prepared experiment with the command line's batch options; print the summary."""
     from sim.batch.runner import run_batch
 
@@ -112,8 +187,8 @@ def _run_and_report(exp, out: Path, args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         overwrite=args.overwrite,
         quiet=args.quiet,
-        precision=getattr(args, "precision", None),
-        max_runs=getattr(args, "max_runs", None),
+        precision=precision,
+        max_runs=max_runs,
     )
     return _report_batch(result)
 
@@ -136,33 +211,35 @@ def check_file(path: str) -> tuple:
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.batch.experiment import prepare
 
-    check_file(args.scenario)
+    scenario, _ = check_file(args.scenario)
     exp = prepare(args.scenario, runs=args.runs, seed=args.seed)
-    return _run_and_report(exp, Path(args.out or _default_out(args.scenario)), args)
+    out = Path(args.out or _default_out(scenario.name, args.scenario))
+    return _run_and_report(exp, out, args, args.precision, args.max_runs)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from sim.batch.experiment import prepare
     from sim.scenario.sweep import cli_parameters
 
-    check_file(args.scenario)
+    scenario, _ = check_file(args.scenario)
     params = cli_parameters(args.param, args.method, args.scenario)
     sweep = {"method": args.method, "parameters": params}
     if args.method == "lhs":
         sweep["samples"] = args.samples
     exp = prepare(args.scenario, runs=args.replicates, seed=args.seed, sweep=sweep)
-    default = _default_out(args.scenario)
+    default = _default_out(scenario.name, args.scenario)
     return _run_and_report(exp, Path(args.out or default.with_name(default.name + "_sweep")), args)
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim.analysis.sensitivity import format_summary as format_sensitivity
     from sim.analysis.sensitivity import run_sensitivity
+    from sim.analysis.settings import DEFAULT_SAMPLES
 
-    check_file(args.scenario)
-    default = _default_out(args.scenario)
+    scenario, _ = check_file(args.scenario)
+    default = _default_out(scenario.name, args.scenario)
     out = Path(args.out) if args.out else default.with_name(default.name + "_sensitivity")
-    samples = args.samples if args.samples is not None else (10 if args.method == "morris" else 64)
+    samples = args.samples if args.samples is not None else DEFAULT_SAMPLES[args.method]
     result = run_sensitivity(
         args.scenario,
         out,
@@ -256,7 +333,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sim.analysis.backtest import as_json, format_score, load_case, run_case, score
 
     case = load_case(args.case, runs=args.runs, seed=args.seed)
-    default = _default_out(args.case)
+    default = _default_out(case.name, args.case)
     out = Path(args.out) if args.out else default.with_name(default.name + "_backtest")
     result = run_case(case, out, workers=args.workers, overwrite=args.overwrite, quiet=args.quiet)
     if result.failed == result.total:
@@ -320,6 +397,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 1 if ex.matches_table is False else 0
 
 
+def cmd_storylines(args: argparse.Namespace) -> int:
+    import json
+
+    from sim.analysis.storylines import batch_storylines, format_storylines
+
+    paths, manifest = batch_storylines(args.directory, args.paths)
+    if args.json:
+        print(json.dumps([p.to_json() for p in paths], indent=2))
+        return 0
+    runs = sum(p.runs for p in paths)
+    header = (
+        f"{manifest.get('scenario_name', args.directory)}: {runs} runs in {len(paths)} path(s) "
+        "(Ward's hierarchical clustering of each run's key events; sim explain "
+        f"{args.directory} RUN_ID replays an example)"
+    )
+    print(
+        format_storylines(paths, header).replace("sim explain DIR", f"sim explain {args.directory}")
+    )
+    return 0
+
+
 def cmd_processes(args: argparse.Namespace) -> int:
     from sim.engine.assembly import describe
 
@@ -349,6 +447,7 @@ COMMANDS = {
     "report": cmd_report,
     "backtest": cmd_backtest,
     "validate": cmd_validate,
+    "storylines": cmd_storylines,
     "processes": cmd_processes,
     "view": cmd_view,
 }

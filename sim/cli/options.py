@@ -13,8 +13,16 @@ import argparse
 import os
 import sys
 
+from sim.analysis.settings import (
+    CORRECTIONS,
+    DEFAULT_SAMPLES,
+    NUMERIC_TESTS,
+    SENSITIVITY_METHODS,
+)  # fmt: skip
+from sim.batch.settings import BACKENDS, CHUNKS_PER_WORKER, DEFAULT_MAX_RUNS, MAX_CHUNK
 from sim.cli.option_types import count, fraction, one_line, path_text, seed
 from sim.engine.limits import SEED_LIMIT
+from sim.scenario.settings import DESIGNS
 
 
 class Parser(argparse.ArgumentParser):
@@ -88,7 +96,7 @@ def _batch_options(
 def _cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend",
-        choices=["local", "dask"],
+        choices=BACKENDS,
         default="local",
         help="local: processes on this machine (default); dask: a Dask cluster, a local one "
         "or --scheduler's (same results either way)",
@@ -105,8 +113,8 @@ def _chunk_option(p: argparse.ArgumentParser) -> None:
         "--chunk-size",
         type=count(high=100_000),
         default=None,
-        help="runs per chunk sent to a worker and per Parquet part (default: about 8 chunks "
-        "per worker, at most 250); never changes the results",
+        help="runs per chunk sent to a worker and per Parquet part (default: about "
+        f"{CHUNKS_PER_WORKER} chunks per worker, at most {MAX_CHUNK}); never changes the results",
     )
 
 
@@ -117,8 +125,8 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default=None, help="compare the values of this swept parameter")
     p.add_argument(
         "--correction",
-        choices=["holm", "bh"],
-        default="holm",
+        choices=CORRECTIONS,
+        default=CORRECTIONS[0],
         help="multiple-comparison correction: Holm (default) or Benjamini-Hochberg",
     )
     p.add_argument(
@@ -129,8 +137,8 @@ def _compare_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--numeric-test",
-        choices=["mannwhitney", "ks"],
-        default="mannwhitney",
+        choices=NUMERIC_TESTS,
+        default=NUMERIC_TESTS[0],
         help="test for weeks to government and casualties (default Mann-Whitney)",
     )
     p.add_argument(
@@ -170,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-runs",
         type=count(),
         default=None,
-        help="with --precision: stop at this many runs even if not precise (default 100000)",
+        help="with --precision: stop at this many runs even if not precise (default "
+        f"{DEFAULT_MAX_RUNS})",
     )
     _batch_options(p)
     _chunk_option(p)
@@ -185,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--method",
-        choices=["grid", "lhs"],
-        default="grid",
+        choices=DESIGNS,
+        default=DESIGNS[0],
         help="grid: every combination of the values (default); lhs: a Latin hypercube of "
         "--samples points",
     )
@@ -203,8 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help=SCENARIO_HELP + ", with a [ranges] table")
     p.add_argument(
         "--method",
-        choices=["morris", "sobol"],
-        default="morris",
+        choices=SENSITIVITY_METHODS,
+        default=SENSITIVITY_METHODS[0],
         help="morris: elementary effects, a cheap screening (default); sobol: first-order "
         "and total variance shares",
     )
@@ -212,8 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples",
         type=count(),
         default=None,
-        help="Morris trajectories (default 10) or Sobol' base samples, a power of 2 "
-        "(default 64); points = N*(D+1) or N*(D+2) for D parameters",
+        help=f"Morris trajectories (default {DEFAULT_SAMPLES['morris']}) or Sobol' base "
+        f"samples, a power of 2 (default {DEFAULT_SAMPLES['sobol']}); points = N*(D+1) or "
+        "N*(D+2) for D parameters",
     )
     p.add_argument(
         "--replicates",
@@ -332,6 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=path_text, default=None,
         help="also draw the run (grievance and rung by week, sessions marked) to this PNG",
     )  # fmt: skip
+
+    p = sub.add_parser(
+        "storylines",
+        help="group a batch's runs into the few paths they take, with each path's share, "
+        "typical timeline and a run to explain",
+    )
+    p.add_argument("directory", help="a batch directory (sim run's --out)")
+    p.add_argument(
+        "--paths", type=count(low=1, high=50), default=5,
+        help="how many paths at most, 1 to 50 (default 5)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the paths as JSON instead")
 
     p = sub.add_parser(
         "view",

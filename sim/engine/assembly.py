@@ -12,16 +12,19 @@ from collections import namedtuple
 from typing import Any
 
 import numpy as np
+from numba import typed
 from numba.core import types
 from numba.experimental import structref
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model
 
+from sim.engine import dotted, schema
 from sim.engine import events as log
 from sim.engine import state as states
 from sim.engine import world as worlds
-from sim.engine.declare import EventSpec, RunField, StateField
+from sim.engine.declare import EventSpec, RunField, SectionSpec, StateField
 from sim.engine.jit import jit
-from sim.engine.schema import ScenarioBase
+from sim.engine.processes.interventions import effects, set_events
+from sim.engine.schema import Name, ScenarioBase
 from sim.engine.streams import stream_keys, stream_tag
 from sim.engine.week import PROCESSES
 
@@ -109,17 +112,43 @@ def _optional(model: type[BaseModel]) -> Any:
         return ...
 
 
+def _field(spec: SectionSpec) -> tuple[Any, Any]:
+    if spec.many:  # named tables of one kind, none by default
+        return (dict[Name, spec.model], Field(default_factory=dict))  # type: ignore[name-defined]
+    return (spec.model, _optional(spec.model))
+
+
 #: The scenario schema: the scenario's own tables and each process's.
 Scenario = create_model(  # type: ignore[call-overload]
     "Scenario",
     __base__=ScenarioBase,
     __module__=__name__,
-    **{
-        p.section.name: (p.section.model, _optional(p.section.model))
-        for p in PROCESSES
-        if p.section is not None
-    },
+    **{p.section.name: _field(p.section) for p in PROCESSES if p.section is not None},
 )
+
+
+def check_rules(sc: Any) -> list[tuple[str, str]]:
+    """Rules across a scenario's tables: its own (``schema.check_rules``), then each
+    process's (``SectionSpec.check``); (dotted key, what is wrong) pairs."""
+    problems = schema.check_rules(sc)
+    for p in PROCESSES:
+        if p.section is not None and p.section.check is not None:
+            problems += p.section.check(sc)
+    return problems
+
+
+def _compiler(name: str) -> Any:
+    return lambda sc: worlds.as_record(getattr(sc, name))
+
+
+#: Each table's compiled record, by the function that makes it from a scenario.
+COMPILERS: dict[str, Any] = {
+    name: _compiler(name) for name in worlds.CORE_SECTIONS
+} | {
+    p.section.name: p.section.compile or _compiler(p.section.name)
+    for p in PROCESSES
+    if p.section is not None
+}  # fmt: skip
 
 _CACHE: dict[int, tuple[Any, worlds.Compiled]] = {}
 
@@ -131,9 +160,40 @@ def world_for(sc: Any) -> worlds.Compiled:
         return hit[1]
     if len(_CACHE) > 64:
         _CACHE.clear()
-    compiled = worlds.compile_world(sc, World, SECTIONS, world_ref)
+        _REFS.clear()
+    compiled = worlds.compile_world(sc, World, COMPILERS, world_ref)
+    compiled = compiled._replace(refs=_phases(sc, compiled))
     _CACHE[id(sc)] = (sc, compiled)
+    _REFS[id(compiled.world)] = (compiled.world, compiled.ref)
     return compiled
+
+
+#: The compiled handle of each World built here (making one costs a few hundred
+#: microseconds: a new model or chunk reuses it).
+_REFS: dict[int, tuple[Any, Any]] = {}
+
+
+def _ref_of(world: Any) -> Any:
+    hit = _REFS.get(id(world))
+    return hit[1] if hit is not None and hit[0] is world else world_ref(world)
+
+
+def _phases(sc: Any, compiled: worlds.Compiled) -> Any:
+    """The World of each phase of a run: phase b (a bit per scenario event that sets
+    values, ``interventions.set_events``) is the scenario with the values of the events of
+    b's bits set. Phase 0 is the scenario itself."""
+    refs = typed.List()
+    refs.append(compiled.ref)
+    setters = [sc.events[name] for name in set_events(sc)] if hasattr(sc, "events") else []
+    for phase in range(1, 2 ** len(setters)):
+        raw = sc.model_dump()
+        for bit, event in enumerate(setters):
+            if phase >> bit & 1:
+                for key, value in event.set.items():
+                    raw = dotted.with_value(raw, key, value)
+        variant = Scenario.model_validate(raw)
+        refs.append(worlds.compile_world(variant, World, COMPILERS, world_ref).ref)
+    return refs
 
 
 # --------------------------------------------------------------------------- a run
@@ -150,7 +210,7 @@ def new_memory(world: Any, start: Any, record_events: bool = False) -> tuple[np.
     memory, views = states.layout(ARRAYS, RUN, world, record_events)
     states.initialise(ARRAYS, RUN_FIELDS, views, world, start)
     state = State(*views)
-    states.record_week(world_ref(world), state_ref(state))
+    states.record_week(_ref_of(world), state_ref(state))
     return memory, state
 
 
@@ -185,7 +245,9 @@ EVENT_NAMES = tuple(spec.name for _, spec in EVENT_KINDS.values())
 
 def decode(compiled: worlds.Compiled, state: Any, start: int = 0) -> list[log.Event]:
     """The run's events from the ``start``-th on, in the order they happened."""
-    return log.decode(EVENT_KINDS, compiled.names, compiled.bloc_names, state, start)
+    events = getattr(compiled.scenario, "events", {})
+    described = tuple(f"{name!r}: {effects(e)}" for name, e in events.items())
+    return log.decode(EVENT_KINDS, compiled.names, compiled.bloc_names, state, start, described)
 
 
 def describe() -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -47,6 +47,7 @@ class Per(StrEnum):
     RUNG = "rung"  # (6,): the rungs of the escalation ladder
     EVENT = "event"  # (E, width): a single run's event log; no rows in a batch
     ANSWER = "answer"  # (N, width) in a single run, (0, width) in a batch
+    SCENARIO_EVENT = "scenario event"  # (E,): the scenario's [events]
 
 
 #: An initial value: a constant, or a function of (world, start, the fields built before it)
@@ -93,6 +94,7 @@ class Line:
     detail: int
     values: dict[str, float]
     bloc: Callable[[int], str]  # a bloc's name by index ("no bloc" for -1)
+    event: Callable[[int], str]  # a scenario event's name by index
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,16 @@ class EventSpec:
 
 @dataclass(frozen=True)
 class SectionSpec:
-    """A scenario table a process owns: ``[name]``, validated by ``model``."""
+    """A scenario table a process owns: ``[name]``, validated by ``model``; ``switch``
+    names its key that switches the mechanism off at 0 (the others are then read by
+    nothing: ``tests/test_dead_keys.py`` counts them as inert)."""
 
     name: str
     model: type[BaseModel]
-    sources: tuple[str, ...] = field(default=())
+    switch: str = ""
+    many: bool = False  # a table of named tables, ``[name.KEY]``, each a ``model``
+    compile: Callable[[Any], Any] | None = None  # the scenario -> its compiled record
+    check: Callable[[Any], list[tuple[str, str]]] | None = None  # rules across tables
 
 
 class Process:

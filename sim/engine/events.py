@@ -114,6 +114,7 @@ def rung_name(level: int) -> str:
 def decode(
     kinds: Mapping[int, tuple[str, EventSpec]], names: tuple[str, ...],
     bloc_names: tuple[str, ...], state: Any, start: int = 0,
+    event_names: tuple[str, ...] = (),
 ) -> list[Event]:  # fmt: skip
     """The run's events from the ``start``-th on, in the order they happened; ``kinds``
     maps each code to its process and declaration (``sim.engine.assembly.EVENT_KINDS``)."""
@@ -125,6 +126,9 @@ def decode(
 
     def bloc(b: int) -> str:
         return bloc_names[b] if 0 <= b < len(bloc_names) else "no bloc"
+
+    def event(k: int) -> str:
+        return event_names[k] if 0 <= k < len(event_names) else ""
 
     count = int(state.run[0]["events"])
     codes, values = state.event_codes[start:count], state.event_values[start:count]
@@ -139,7 +143,7 @@ def decode(
             v[spec.other] = float(other)
         if spec.detail:
             v[spec.detail] = float(detail)
-        text = spec.text(Line(a, b, other, detail, v, bloc))
+        text = spec.text(Line(a, b, other, detail, v, bloc, event))
         events.append(Event(int(week), process, spec.name, actors, v, text))
     return events
 

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     SERIES = "series"  # one value a week, from the start week
     EVENT_WEEKS = "event weeks"  # the weeks an event happened, once per event
     SHARES = "shares"  # a share per faction (a map from name to share)
+    FIRED = "fired"  # each scenario event's first week (a map from name to week, or null)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,10 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("patron_weight_{}", FLOAT, Kind.NUMBER, "{}'s weight in government",
             "seat-weighted positive alignment of the government's lists with the patron "
             "(0 without a government)", each="patron", source="weights"),
+    Outcome("event_weeks", pa.map_(pa.string(), pa.int16()), Kind.FIRED,
+            "Scenario events",
+            "each scenario event ([events.NAME]) and the week it first fired (null: it did not)",
+            source="event_weeks"),
     Outcome("escalation_by_week", pa.list_(pa.int8()), Kind.SERIES, "Highest rung by week",
             "the highest rung each week, from the start week", source="escalation"),
     Outcome("grievance_by_week", pa.list_(pa.float32()), Kind.SERIES, "Mean grievance by week",

@@ -26,7 +26,7 @@ from sim.engine.world import Compiled
 
 @jit
 def simulate_runs(
-    world: Any, alignment: np.ndarray, state: Any, memory: np.ndarray, initial: np.ndarray,
+    worlds: Any, alignment: np.ndarray, state: Any, memory: np.ndarray, initial: np.ndarray,
     tags: np.ndarray, seeds: np.ndarray, out: Raw,
 ) -> None:  # fmt: skip
     """Run each seed to its end; row r of ``out`` gets run r's outcomes. Every run starts
@@ -34,15 +34,15 @@ def simulate_runs(
     arrays of ``state`` are views of it)."""
     for r in range(len(seeds)):
         memory[:] = initial
-        simulate(world, state, stream_keys(seeds[r], tags))
-        record_outcome(world, state, alignment, out, r)
+        simulate(worlds, state, stream_keys(seeds[r], tags))
+        record_outcome(worlds[state.run[0].phase], state, alignment, out, r)
 
 
 def _kernel(compiled: Compiled, seeds: np.ndarray, out: Raw) -> None:
     initial, _ = new_memory(compiled.world, compiled.start)
     memory, state = new_memory(compiled.world, compiled.start)
     simulate_runs(
-        compiled.ref, compiled.start.alignment, state_ref(state), memory, initial,
+        compiled.refs, compiled.start.alignment, state_ref(state), memory, initial,
         STREAM_TAGS, seeds, out,
     )  # fmt: skip
 
@@ -78,7 +78,10 @@ def run_points(groups: list[tuple[Scenario, np.ndarray]]) -> tuple[dict[str, pa.
     first = compiled[0]
     sizes = [len(seeds) for _, seeds in groups]
     spans = [c.world.clock.horizon_weeks - c.world.clock.start_week + 1 for c in compiled]
-    out = empty_raw(sum(sizes), len(first.names), len(first.patron_names), max(spans))
+    out = empty_raw(
+        sum(sizes), len(first.names), len(first.patron_names), max(spans),
+        len(first.event_names),
+    )  # fmt: skip
     start_weeks = np.repeat([c.world.clock.start_week for c in compiled], sizes)
     errors: list[str | None] = []
     offset = 0

@@ -49,6 +49,7 @@ class Raw(NamedTuple):
     seat_shares: np.ndarray  # (R, N) each list's share of the coalition's seats (0 outside)
     walked_out: np.ndarray  # (R, N) bool: the lists that walked out of parliament
     weeks_at_level: np.ndarray  # (R, 6) weeks with the highest rung at each rung
+    event_weeks: np.ndarray  # (R, E) the week each scenario event first fired, or -1
 
 
 @jit
@@ -91,6 +92,7 @@ def record_outcome(
     row.nominees = run.nominees
     row.max_escalation = state.escalation_series[:span].max()
     out.weeks_at_level[r] = state.weeks_at_level
+    out.event_weeks[r] = state.fired_week
     row.casualties = run.casualties
     row.incumbent_attacks = run.incumbent_attacks
     row.incumbent_survived = run.incumbent_alive or not run.incumbent_present
@@ -122,7 +124,7 @@ def record_outcome(
             portfolios[run.formateur] += bonus
 
 
-def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
+def empty_raw(runs: int, n: int, patrons: int, span: int, events: int = 0) -> Raw:
     """Output arrays for ``runs`` runs of a world with n factions and ``span`` weeks."""
     return Raw(
         raw=np.zeros(runs, dtype=RAW),
@@ -135,6 +137,7 @@ def empty_raw(runs: int, n: int, patrons: int, span: int) -> Raw:
         seat_shares=np.zeros((runs, n)),
         walked_out=np.zeros((runs, n), dtype=np.bool_),
         weeks_at_level=np.zeros((runs, len(LEVELS)), dtype=np.int64),
+        event_weeks=np.full((runs, events), -1, dtype=np.int64),
     )
 
 
@@ -198,6 +201,14 @@ def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str,
             offsets, keys = _members(out.coalition, names["lists"])
             items = pa.array(source[out.coalition].round(o.digits), type=pa.float64())
             result[o.name] = pa.MapArray.from_arrays(offsets, keys, items)
+        elif o.kind is Kind.FIRED:
+            events = len(compiled.event_names)
+            offsets = pa.array(np.arange(len(source) + 1, dtype=np.int32) * events)
+            keys = pa.array(np.tile(np.array(compiled.event_names, dtype=object), len(source)),
+                            type=pa.string())  # fmt: skip
+            weeks = source.ravel()
+            items = pa.array(weeks, type=pa.int16(), mask=weeks < 0)
+            result[o.name] = pa.MapArray.from_arrays(offsets, keys, items)
         elif o.kind is Kind.EVENT_WEEKS:
             result[o.name] = _event_weeks(source, span, start_weeks)
         elif o.kind is Kind.SERIES:
@@ -209,12 +220,14 @@ def to_table(compiled: Compiled, out: Raw, start_weeks: np.ndarray) -> dict[str,
     return result
 
 
-def run_row(compiled: Compiled, state: State) -> dict[str, Any]:
+def run_row(compiled: Compiled, state: State, phase: int = 0) -> dict[str, Any]:
     """One run's tidy row (``FormationModel.outcome``): the batch's code path, R = 1.
     ``state`` is the compiled handle (``sim.engine.state.state_ref``)."""
     world = compiled.world
     span = world.clock.horizon_weeks - world.clock.start_week + 1
-    out = empty_raw(1, len(compiled.names), len(compiled.patron_names), span)
-    record_outcome(compiled.ref, state, compiled.start.alignment, out, 0)
+    out = empty_raw(
+        1, len(compiled.names), len(compiled.patron_names), span, len(compiled.event_names)
+    )
+    record_outcome(compiled.refs[phase], state, compiled.start.alignment, out, 0)
     start = np.array([world.clock.start_week])
     return {name: column[0].as_py() for name, column in to_table(compiled, out, start).items()}

@@ -132,6 +132,8 @@ class IssueWeights(Section):
 
 
 class Faction(Section):
+    #: what a reader calls the list ("State of Law"); the name stays its id in data files
+    label: Label = ""
     seats: Seats
     previous_seats: Seats
     community: CommunityName
@@ -147,6 +149,7 @@ class Faction(Section):
 
 
 class Patron(Section):
+    label: Label = ""  # what a reader calls the patron ("Iran"); the name is its id
     mediation: Unit
     guarantee: Unit
     restraint: Unit
@@ -180,6 +183,7 @@ class Incumbent(Section):
 
 class Bloc(Section):
     name: Name
+    label: Label = ""  # what a reader calls the bloc; the name is its id
     leader: str
     members: Names = ()
 

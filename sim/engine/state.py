@@ -58,6 +58,8 @@ def shape_of(spec: StateField, world: Any, record_events: bool) -> tuple[int, ..
         return (EVENT_CAPACITY if record_events else 0, spec.width)
     if per is Per.ANSWER:
         return (n if record_events else 0, spec.width)
+    if per is Per.SCENARIO_EVENT:
+        return (len(world.events.week),)
     raise ValueError(per)  # pragma: no cover - every Per is handled above
 
 
@@ -100,14 +102,15 @@ def initialise(
 ) -> None:  # fmt: skip
     """Fill a fresh layout with the declared initial values, in declaration order (so an
     initial value may be computed from fields declared before it)."""
-    record = views[0][0]
-    for scalar in runs:
-        value = scalar.initial
-        record[scalar.name] = value(world) if callable(value) else value
+    # the record's fields are the scalars, in order: one assignment of the whole record
+    views[0][0] = tuple(s.initial(world) if callable(s.initial) else s.initial for s in runs)
     built: dict[str, np.ndarray] = {}
     for array, view in zip(arrays, views[1:], strict=True):
         initial = array.initial
-        view[...] = initial(world, start, built) if callable(initial) else initial
+        if callable(initial):
+            view[...] = initial(world, start, built)
+        elif initial != 0:  # the block is zeroed already (a single run's log is megabytes)
+            view[...] = initial
         built[array.name] = view
 
 

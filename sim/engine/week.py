@@ -16,9 +16,11 @@ place in ``PROCESSES`` and a line in ``one_week`` at that place.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from sim.engine.declare import State, World
+from sim.engine.declare import State
 from sim.engine.jit import jit
 from sim.engine.processes import (
     attacks,
@@ -26,6 +28,8 @@ from sim.engine.processes import (
     escalation,
     governance,
     grievance,
+    interventions,
+    returns,
     sessions,
     walkouts,
 )
@@ -33,9 +37,11 @@ from sim.engine.state import record_week
 
 #: The weekly processes, in the order ``one_week`` runs them.
 PROCESSES = (
+    interventions.Interventions,
     blocs.Blocs,
     sessions.Sessions,
     walkouts.Walkouts,
+    returns.Returns,
     governance.Governance,
     grievance.Grievance,
     escalation.Escalation,
@@ -44,17 +50,22 @@ PROCESSES = (
 
 
 @jit
-def one_week(world: World, state: State, keys: np.ndarray) -> None:
-    """One week: the processes in order, then the week's record and the stopping rule."""
+def one_week(worlds: Any, state: State, keys: np.ndarray) -> None:
+    """One week: the processes in order, then the week's record and the stopping rule.
+    ``worlds[phase]`` is the World the run reads, the scenario with the values of the
+    events that have fired (``worlds[0]`` until one fires)."""
     run = state.run[0]
     run.week += 1
-    blocs.step(world, state, keys[0])  # blocs form and break; the largest names
-    sessions.step(world, state, keys[1])  # the constitutional sequence, talks, votes
-    walkouts.step(world, state, keys[2])  # lists blocked too long leave parliament
-    governance.step(world, state, keys[3])  # a government's moves on the PMF
-    grievance.step(world, state, keys[4])  # grievance from all of the above (draws none)
-    escalation.step(world, state, keys[5])  # the ladder, casualties
-    attacks.step(world, state, keys[6])  # strikes on the incumbent, backfire
+    interventions.step(worlds[run.phase], state, keys[0])  # scenario events fire
+    world = worlds[run.phase]
+    blocs.step(world, state, keys[1])  # blocs form and break; the largest names
+    sessions.step(world, state, keys[2])  # the constitutional sequence, talks, votes
+    walkouts.step(world, state, keys[3])  # lists blocked too long leave parliament
+    returns.step(world, state, keys[4])  # lists that walked out come back
+    governance.step(world, state, keys[5])  # a government's moves on the PMF
+    grievance.step(world, state, keys[6])  # grievance from all of the above (draws none)
+    escalation.step(world, state, keys[7])  # the ladder, casualties
+    attacks.step(world, state, keys[8])  # strikes on the incumbent, backfire
     record_week(world, state)
     followed = run.formed_week >= 0 and run.week >= run.formed_week + world.clock.follow_up_weeks
     if run.week >= world.clock.horizon_weeks or followed:
@@ -62,8 +73,8 @@ def one_week(world: World, state: State, keys: np.ndarray) -> None:
 
 
 @jit
-def simulate(world: World, state: State, keys: np.ndarray) -> State:
+def simulate(worlds: Any, state: State, keys: np.ndarray) -> State:
     """Step a run until it ends: formation plus the weeks followed after it, or the horizon."""
     while state.run[0].running:
-        one_week(world, state, keys)
+        one_week(worlds, state, keys)
     return state

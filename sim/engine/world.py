@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -174,6 +174,10 @@ class Compiled(NamedTuple):
     names: tuple[str, ...]
     patron_names: tuple[str, ...]
     bloc_names: tuple[str, ...]
+    event_names: tuple[str, ...] = ()  # the scenario's events, in order
+    #: the World of each phase (a combination of fired events that set values), as
+    #: compiled code takes them: a typed list, ``refs[0]`` being ``ref``
+    refs: Any = None
 
 
 def seat_loss_grievance(seats: np.ndarray, previous: np.ndarray, weight: float) -> np.ndarray:
@@ -187,10 +191,11 @@ def _positions(p: schema.Positions | schema.IssueWeights) -> list[float]:
 
 
 def compile_world(
-    sc: ScenarioBase, world_class: Any, sections: Mapping[str, type[BaseModel]], ref: Any
+    sc: ScenarioBase, world_class: Any, sections: Mapping[str, Callable[[Any], Any]], ref: Any
 ) -> Compiled:
-    """A scenario's World (of type ``world_class``, with its ``sections``), its Start and names;
-    ``ref`` makes the compiled handle on the World."""
+    """A scenario's World (of type ``world_class``, with a record per table, each made by its
+    function of ``sections``), its Start and names; ``ref`` makes the compiled handle on
+    the World."""
     names = tuple(sc.factions)
     patrons = tuple(sc.patrons)
     index = {name: i for i, name in enumerate(names)}
@@ -257,7 +262,7 @@ def compile_world(
         climb_at=np.append(thresholds, np.inf),
         hold_at=np.append(-np.inf, thresholds),
     )
-    world = world_class(*facts, *(as_record(getattr(sc, name)) for name in sections))
+    world = world_class(*facts, *(compile(sc) for compile in sections.values()))
     bloc_of = np.full(len(names), -1, dtype=np.int64)
     for b, bloc in enumerate(sc.blocs):
         for member in (bloc.leader, *bloc.members):
@@ -279,4 +284,5 @@ def compile_world(
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
     blocs = tuple(b.name for b in sc.blocs)
-    return Compiled(sc, world, ref(world), start, names, patrons, blocs)
+    events = tuple(getattr(sc, "events", {}))
+    return Compiled(sc, world, ref(world), start, names, patrons, blocs, events)

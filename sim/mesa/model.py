@@ -124,7 +124,7 @@ class FormationModel(mesa.Model):
     # ------------------------------------------------------------------ the week
     def step(self) -> None:
         """One week: ``one_week``, the compiled processes in order, then Mesa's records."""
-        one_week(self.compiled.ref, self._state_ref, self.streams)
+        one_week(self.compiled.refs, self._state_ref, self.streams)
         run = self._run[0]
         self.week = int(run.week)
         self.running = bool(run.running)
@@ -176,4 +176,4 @@ class FormationModel(mesa.Model):
         """The run's tidy row (see ``sim.outcomes``)."""
         from sim.engine.run_record import run_row
 
-        return run_row(self.compiled, self._state_ref)
+        return run_row(self.compiled, self._state_ref, int(self.run_state.phase))

@@ -34,6 +34,7 @@ from sim.report.sections import (
     escalation_by_government_html,
     headline_html,
     outcome_table_html,
+    storylines_html,
     sweep_html,
     table_intro,
 )
@@ -58,6 +59,7 @@ th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
 td.l{white-space:normal}tr.sig td{background:#fff3c4;font-weight:bold}
 tr.first td{border-top:2px solid #999}
+table.storylines td{white-space:normal;vertical-align:top}
 .note{color:#555;font-size:.9em}nav a{margin-right:1em}code{font-size:.95em}
 """
 
@@ -94,7 +96,7 @@ def format_table(table: pd.DataFrame) -> str:
     for (outcome, value, statistic), rows in table.groupby(
         ["outcome", "value", "statistic"], sort=False
     ):
-        lines.append(row_title(outcome, value, statistic))
+        lines.append(row_title(outcome, value, statistic, meta.get("labels")))
         for r in rows.itertuples():
             o, s = outcome, statistic
             est = f"{estimate_text(r.estimate, o, s)} [{estimate_text(r.ci_low, o, s)}, "
@@ -284,7 +286,8 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
     images = {fid: img(fid, figure_data_uri(fig), cap) for fid, fig, cap in figures}
     several = compared(table)
     sections = [
-        ("headline", "In short", headline_html(table)),
+        ("headline", "In short", headline_html(table, batches)),
+        ("storylines", "Storylines", storylines_html(batches)),
         ("outcomes", "Outcome probabilities", images["fig-outcomes"]),
         ("weeks", "Time to government", images["fig-weeks"]),
         ("escalation", "Escalation", images["fig-escalation"] + images.get("fig-grievance", "")),
@@ -300,12 +303,13 @@ def render(batches: list[Batch], table: pd.DataFrame, title: str) -> str:
             table_intro(table) + outcome_table_html(table),
         ),
     ]
-    gamson = gamson_html(batches)  # only batches whose run table records the shares
-    if gamson:
-        sections.append(("gamson", GAMSON_TITLE, gamson))
     sweeps = sweep_html(batches)
     if sweeps:
         sections.append(("sweep", "Sweep summary", sweeps))
+    # Gamson's law is a check on the cabinet shares, not what happens: further down
+    gamson = gamson_html(batches)  # only batches whose run table records the shares
+    if gamson:
+        sections.append(("gamson", GAMSON_TITLE, gamson))
     sections.append(("manifests", "Manifests", manifest_html(batches)))
     dirs = list(dict.fromkeys(Path(b.source.split(" [")[0]) for b in batches))
     for kind, (heading, _) in EXTRA_SECTIONS.items():

@@ -21,7 +21,7 @@ from sim.analysis.gamson import (
     has_shares,
     member_pairs,
 )
-from sim.analysis.labels import number
+from sim.analysis.labels import actor_labels, in_words, number
 from sim.analysis.safe_text import csv_safe, plain
 from sim.batch.outputs import write_atomic
 from sim.report.html_blocks import esc, figure_data_uri, img, slug
@@ -48,13 +48,22 @@ def write_gamson_csv(batches: list[Batch], path: str | Path) -> Path:
     return write_atomic(path, csv_safe(gamson_csv_table(batches)).to_csv(index=False), CompareError)
 
 
+#: a list is named in the figure when in at least this share of the most governed list's
+#: governments (the rest crowd the origin; the table names them)
+LABELLED = 0.1
+
+
 def plot_gamson(
-    table: pd.DataFrame, fit: GamsonFit, label: str, pairs: pd.DataFrame | None = None
+    table: pd.DataFrame,
+    fit: GamsonFit,
+    label: str,
+    pairs: pd.DataFrame | None = None,
+    names: dict[str, str] | None = None,
 ) -> Figure:
     """Mean cabinet share against mean seat share, a dot per list (its area: the runs it
     governed in), the line y = x of Gamson's law and the pooled least-squares line; faint
     behind them, the (run, list) pairs the line is fitted to (the first PAIRS_DRAWN)."""
-    fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+    fig = Figure(figsize=(4.8, 3.9), layout="constrained")  # a check, not the headline
     ax = fig.subplots()
     x = table["seat_share"].to_numpy(float)
     y = table["cabinet_share"].to_numpy(float)
@@ -72,8 +81,22 @@ def plot_gamson(
         ax.plot(ends, fit.slope * ends + fit.intercept, color="tab:red", lw=1, label=pooled)
     size = 20 + 180 * table["governments"].to_numpy(float) / max(table["governments"].max(), 1)
     ax.scatter(x, y, s=size, color="tab:blue", alpha=0.7, zorder=3, label="a list's means")
-    for name, xi, yi in zip(table["list"], x, y, strict=True):
-        ax.annotate(plain(name), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=8)
+    # names would print over each other: only the lists in at least LABELLED of the
+    # governments are named (the table names every one), and a name that would sit on the
+    # one above it is moved down, with a thin line to its dot
+    governed = table["governments"].to_numpy(float)
+    named = governed >= LABELLED * max(governed.max(), 1)
+    gap, previous = 0.045 * top, np.inf
+    order = sorted(zip(table["list"][named], x[named], y[named], strict=True), key=lambda t: -t[2])
+    for name, xi, yi in order:
+        ty = min(yi, previous - gap)
+        previous = ty
+        moved = abs(ty - yi) > 1e-9
+        ax.annotate(
+            plain(in_words(name, names or {})), (xi, yi), xytext=(xi + 0.03 * top, ty),
+            textcoords="data", fontsize=7, va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"} if moved else None,
+        )  # fmt: skip
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -85,10 +108,10 @@ def plot_gamson(
     return fig
 
 
-def _table_html(table: pd.DataFrame) -> str:
+def _table_html(table: pd.DataFrame, names: dict[str, str]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in HEADINGS)
     rows = [
-        f'<tr><td class="l">{esc(r.list)}</td><td>{r.governments}</td>'
+        f'<tr><td class="l">{esc(in_words(r.list, names))}</td><td>{r.governments}</td>'
         f"<td>{number(r.seat_share)}</td><td>{number(r.cabinet_share)}</td>"
         f"<td>{number(r.difference, signed=True)}</td><td>{number(r.ratio, 2)}</td>"
         f"<td>{number(r.formateur, 2)}</td></tr>"
@@ -119,9 +142,10 @@ def gamson_html(batches: list[Batch]) -> str:
             f"Mean cabinet share against mean seat share per list: {b.label} (grey: each "
             "list in each run; Gamson's law is the dashed line)"
         )
-        figure = figure_data_uri(plot_gamson(table, fit, b.label, member_pairs(b.runs)))
+        names = actor_labels(b.manifest.get("scenario"))
+        figure = figure_data_uri(plot_gamson(table, fit, b.label, member_pairs(b.runs), names))
         parts += [
-            _table_html(table),
+            _table_html(table, names),
             f"<p class='note'>{esc(fit_text(fit))}.</p>",
             img(f"fig-gamson-{slug(b.label)}", figure, caption),
         ]

@@ -24,7 +24,7 @@ from sim.analysis.labels import (
 )
 from sim.analysis.statistics import row_proportions
 from sim.engine.enums import GovernmentType
-from sim.engine.outcomes import LEVELS, label
+from sim.engine.outcomes import LEVELS, label, wilson_interval
 from sim.report.html_blocks import esc, figure_data_uri, img, slug
 
 HEADLINE_TOP = 3  # the largest probabilities, and the biggest significant differences
@@ -39,28 +39,86 @@ def compared(table: pd.DataFrame) -> bool:
 
 
 # --------------------------------------------------------------------------- headline
-def _probability(row) -> str:
-    return (
-        f"<b>{esc(row_title(row.outcome, row.value))}</b> "
-        f"{number(row.estimate)} {interval(row.ci_low, row.ci_high)}"
-    )
-
-
-def headline_html(table: pd.DataFrame) -> str:
-    """The opening lines: each scenario's most likely outcomes, then (for a comparison)
-    the largest differences that stay significant after the correction."""
+def headline_html(table: pd.DataFrame, batches: list[Batch] | None = None) -> str:
+    """The opening lines, answering "what happens": for each scenario the most likely
+    government (its type, its PM kind, the lists most often in it) and the chance of
+    each rung of violence; for a comparison, the largest differences that stay
+    significant after the correction."""
     probs = table[table["statistic"] == "probability"]
+    by_label = {b.label: b for b in batches or []}
     lines = []
     for name in list(dict.fromkeys(probs["scenario"]))[:4]:  # more would bury the point
-        top = probs[probs["scenario"] == name].nlargest(HEADLINE_TOP, "estimate", keep="first")
-        n = int(top["n"].iloc[0]) if len(top) else 0
-        items = "; ".join(_probability(r) for r in top.itertuples())
-        lines.append(f"Most likely in <b>{esc(name)}</b> ({n} runs): {items}.")
+        rows = probs[probs["scenario"] == name]
+        n = int(rows["n"].iloc[0]) if len(rows) else 0
+        batch = by_label.get(name)
+        government = _government_line(batch) if batch is not None else ""
+        lines.append(f"<b>{esc(name)}</b> ({n} runs): {government}{_violence_line(rows)}")
     out = '<div class="headline"><ul>' + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
     if compared(table):
         out += _differences(table)
     note = ", differences from the first scenario" if compared(table) else ""
     return out + f"<p class='note'>Probabilities with 95% intervals{note}.</p></div>"
+
+
+#: lists named as "most often in" the likeliest government, at most
+HEADLINE_LISTS = 8
+
+
+def _government_line(batch: Batch) -> str:
+    """ "Most likely government: majority under a compromise PM, 0.26 [0.24, 0.28] of
+    runs; most often in it: ..." from the batch's run table (its coalitions)."""
+    from sim.analysis.labels import actor_labels, in_words
+    from sim.batch.results import column_names, load_results
+
+    runs = batch.runs
+    if runs.empty:
+        return ""
+    kinds = runs["government_type"].astype(str) + "|" + runs["pm_kind"].astype(str)
+    top = kinds.value_counts()
+    government, kind = str(top.index[0]).split("|")
+    k, n = int(top.iloc[0]), len(runs)
+    share = f"{number(k / n)} {interval(*wilson_interval(k, n))} of runs"
+    if government == "none":
+        return f"most likely <b>no government</b> by the horizon, {share}. "
+    pm = {"formateur": "the formateur's own nominee", "compromise": "a compromise PM"}
+    text = (
+        f"most likely a <b>{esc(government)} government under "
+        f"{esc(pm.get(kind, 'the ' + kind))}</b>, {share}"
+    )
+    directory = batch.source.split(" [")[0]
+    chosen = set(runs.loc[(kinds == top.index[0]).to_numpy(), "run_id"].astype(int))
+    if "coalition" not in column_names(directory):  # a table from before coalitions were kept
+        return text + " (its run table keeps no coalitions). "
+    coalitions = load_results(directory, columns=["run_id", "coalition"])
+    coalitions = coalitions[coalitions["run_id"].isin(chosen)]
+    counts: dict[str, int] = {}
+    for members in coalitions["coalition"]:
+        for member in members if members is not None else []:
+            counts[str(member)] = counts.get(str(member), 0) + 1
+    names = actor_labels(batch.manifest.get("scenario"))
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    # every list in at least half of these governments (at most HEADLINE_LISTS), or the top 3
+    often = [(m, c) for m, c in ranked if c >= 0.5 * len(coalitions)][:HEADLINE_LISTS]
+    often = often or ranked[:3]
+    if often:
+        text += "; the lists most often in it: " + ", ".join(
+            f"{esc(in_words(m, names))} ({number(c / max(len(coalitions), 1), 2)})"
+            for m, c in often
+        )
+    return text + ". "
+
+
+def _violence_line(rows: pd.DataFrame) -> str:
+    """The chance of each rung being the run's highest."""
+    rungs = rows[rows["outcome"] == "max_escalation"]
+    items = [
+        f"{esc(rung(int(r.value)))} {number(r.estimate)} {interval(r.ci_low, r.ci_high)}"
+        for r in rungs.itertuples()
+        if r.estimate > 0 or r.ci_high > 0.01
+    ]
+    if not items:
+        return ""
+    return "Highest rung of violence: " + "; ".join(items) + "."
 
 
 def _differences(table: pd.DataFrame) -> str:
@@ -80,7 +138,7 @@ def _differences(table: pd.DataFrame) -> str:
         o, s = r.outcome, r.statistic
         low, high = (estimate_text(v, o, s, True) for v in (r.diff_low, r.diff_high))
         items.append(
-            f"<b>{esc(row_title(o, r.value, s))}</b> in {esc(r.scenario)}: "
+            f"<b>{esc(row_title(o, r.value, s, meta.get('labels')))}</b> in {esc(r.scenario)}: "
             f"{estimate_text(before, o, s)} &rarr; {estimate_text(r.estimate, o, s)} "
             f"({estimate_text(r.diff, o, s, True)} [{low}, {high}])"
         )
@@ -96,6 +154,53 @@ def _differences(table: pd.DataFrame) -> str:
     )
 
 
+# --------------------------------------------------------------------------- storylines
+def storylines_html(batches: list[Batch], paths: int = 5) -> str:
+    """Each batch directory's storylines (``sim.analysis.storylines``): a table of paths
+    with their share, what they are, their typical timeline and a run to explain."""
+    from sim.analysis.storylines import StorylineError, batch_storylines
+
+    parts = [
+        "<p class='note'>Runs grouped into the few paths they take, by Ward's hierarchical "
+        "clustering (scipy) of each run's key events: the bloc that named the formateur, "
+        "presidential sessions without a quorum, nominees, walk-outs, the week each rung from "
+        "clashes up was first reached, attacks on the incumbent, the PMF's fate and the "
+        "government formed. Timeline: the median week of each event that happens in at "
+        "least half the path's runs. Example: the run nearest the path's centre; "
+        "<code>sim explain DIR RUN_ID</code> replays it.</p>"
+    ]
+    seen = set()
+    for b in batches:
+        directory = b.source.split(" [")[0]
+        if directory in seen:
+            continue
+        seen.add(directory)
+        try:
+            found, _ = batch_storylines(directory, paths)
+        except StorylineError:  # its message names columns; the report speaks in words
+            parts.append(
+                f"<h3>{esc(b.label)}</h3><p class='note'>no storylines: the run table lacks "
+                "the key events they are read from (a table from an older version?)</p>"
+            )
+            continue
+        rows = "".join(
+            f"<tr><td>{p.number}</td><td>{number(p.share, 2)}</td><td>{p.runs}</td>"
+            f'<td class="l">{esc(p.title)}</td><td class="l">'
+            + "<br>".join(f"week {w}: {esc(t)}" for w, t in p.timeline)
+            + f'</td><td class="l">{esc("; ".join(p.notes))}</td>'
+            f"<td><code>sim explain {esc(directory)} {p.example_run}</code></td></tr>"
+            for p in found
+        )
+        head = ["path", "share", "runs", "what happens", "typical timeline", "also", "example"]
+        parts.append(
+            f"<h3>{esc(b.label)} <span class='note'>({esc(directory)})</span></h3>"
+            "<div class='wide'><table class='storylines'><tr>"
+            + "".join(f'<th class="l">{h}</th>' for h in head)
+            + f"</tr>{rows}</table></div>"
+        )
+    return "\n".join(parts)
+
+
 # --------------------------------------------------------------------------- outcome table
 def outcome_table_html(table: pd.DataFrame) -> str:
     """Every outcome's estimate with its interval; for a comparison also the difference,
@@ -105,13 +210,14 @@ def outcome_table_html(table: pd.DataFrame) -> str:
     if diffs:
         head += ["difference", "95% interval", "p", "p adjusted", "test"]
     out = ["<table><tr>" + "".join(f'<th class="l">{h}</th>' for h in head) + "</tr>"]
+    names = table.attrs.get("labels")
     previous = None
     for r in table.itertuples():
         key = (r.outcome, r.value, r.statistic)
         classes = (["sig"] if r.significant else []) + (["first"] if key != previous else [])
         previous = key
         o, s = r.outcome, r.statistic
-        what = value_label(o, r.value) if r.value else STATISTICS.get(s, s)
+        what = value_label(o, r.value, names) if r.value else STATISTICS.get(s, s)
         cells = [
             (label(o), "l"),
             (what, "l"),

@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.engine.assembly import Scenario
-from sim.engine.schema import check_rules
+from sim.engine.assembly import Scenario, check_rules
+from sim.engine.dotted import get_dotted, set_dotted
 from sim.scenario.inheritance import InheritanceError, inherit
 
 __all__ = [
@@ -291,7 +291,29 @@ def validate(raw: dict, origin: dict[str, str] | None = None, file: str = "<scen
     if problems:
         key, message = problems[0]
         raise ScenarioError(file_for(key, origin, file), key, message)
+    _check_event_values(raw, origin, file)
     return scenario
+
+
+def _check_event_values(raw: dict, origin: dict[str, str], file: str) -> None:
+    """Each value a scenario event sets is checked like the scenario's own: its key must
+    name a value of the scenario, and the scenario with it must validate."""
+    for name, event in (raw.get("events") or {}).items():
+        for key, value in (event.get("set") or {}).items():
+            where = f"events.{name}.set.{key}"
+            try:
+                get_dotted(raw, key)
+            except KeyError:
+                message = "names no value of the scenario (a dotted key: patrons.iran.mediation)"
+                raise ScenarioError(file_for(where, origin, file), where, message) from None
+            try:
+                changed = Scenario.model_validate(set_dotted(raw, key, value))
+            except ValidationError as exc:
+                error = schema_error(exc, Scenario, origin, file)
+                raise ScenarioError(file_for(where, origin, file), where, error.message) from None
+            problems = check_rules(changed)
+            if problems:
+                raise ScenarioError(file_for(where, origin, file), where, problems[0][1])
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -337,7 +359,6 @@ def _overridden_file(path: str, mtime: float, plain: tuple[tuple[str, Any], ...]
 def _override(
     raw: dict, origin: dict[str, str], file: str, plain: tuple[tuple[str, Any], ...]
 ) -> Scenario:
-    from sim.scenario.dotted import get_dotted, set_dotted
 
     for key, value in plain:
         try:

@@ -26,8 +26,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, ValidationError, model_validator
 
+from sim.engine.dotted import with_value
 from sim.engine.schema import Section
-from sim.scenario.dotted import with_value
 from sim.scenario.loading import ScenarioError, file_for, schema_error, validate
 from sim.scenario.sweep import numeric_parameter
 

@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BeforeValidator,
@@ -26,10 +26,11 @@ from pydantic import (
 )
 
 from sim.engine.assembly import Scenario
+from sim.engine.dotted import get_dotted, with_value
 from sim.engine.limits import MAX_RUNS
 from sim.engine.schema import Section, as_tuple
-from sim.scenario.dotted import get_dotted, with_value
 from sim.scenario.loading import ScenarioError, file_for, schema_error, validate
+from sim.scenario.settings import Design
 
 #: Every sweep point is a validated scenario of its own, held by the ``sim`` process and by
 #: each worker (about 60 kB and 4 ms to build on the project's 2-core VM): 20,000 points
@@ -75,7 +76,7 @@ class SweepTable(Section):
     """``[sweep]``: the method, replicates per point and, per dotted key, a grid's values
     (``[v1, v2, ...]``) or a Latin hypercube's bounds (``{ low = ..., high = ... }``)."""
 
-    method: Literal["grid", "lhs"] = "grid"
+    method: Design = "grid"
     replicates: int | None = Field(default=None, ge=1, le=MAX_REPLICATES)
     samples: int = Field(default=10, ge=1)  # Latin hypercube points
     seed: int | None = Field(default=None, ge=0, lt=2**63)  # of the Latin hypercube

@@ -63,8 +63,51 @@ def model_params(path: str) -> dict[str, Any]:
     }
     for spec in slider_specs(parse_ranges(raw, origin, path), raw):
         dtype = int if spec.integer else float
-        params[spec.key] = Slider(spec.key, spec.value, spec.low, spec.high, spec.step, dtype)
+        params[spec.key] = LabelledSlider(
+            spec.label, spec.value, spec.low, spec.high, spec.step, dtype, spec=spec
+        )
     return params
+
+
+class LabelledSlider(Slider):
+    """Mesa's slider, keeping our spec: its label in words and how it shows its value."""
+
+    def __init__(self, *args: Any, spec: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+
+@solara.component
+def ShownSlider(name: str, options: LabelledSlider, on_change: Any) -> None:
+    """A slider whose label says what it sets and the value it is at now (Mesa's own
+    shows a fixed label and the value only while dragged)."""
+    value, set_value = solara.use_state(options.value)
+
+    def changed(new: Any) -> None:
+        set_value(new)
+        on_change(name, new)
+
+    slider = solara.SliderFloat if options.is_float_slider else solara.SliderInt
+    slider(
+        options.spec.text(value), value=value, on_value=changed, min=options.min,
+        max=options.max, step=options.step, thumb_label="always",
+    )  # fmt: skip
+
+
+_MESA_INPUTS = solara_viz.UserInputs
+
+
+@solara.component
+def Inputs(user_params: dict, on_change: Any = None) -> None:
+    """The sidebar's inputs: ours for the sliders, Mesa's for the rest (the seed box)."""
+    ours = {k: v for k, v in user_params.items() if isinstance(v, LabelledSlider)}
+    _MESA_INPUTS({k: v for k, v in user_params.items() if k not in ours}, on_change=on_change)
+    for name, options in ours.items():
+        ShownSlider(name, options, on_change)
+
+
+# SolaraViz's ModelCreator draws the inputs with the module-level UserInputs (Mesa 3.3)
+solara_viz.UserInputs = Inputs
 
 
 def first_run(params: dict[str, Any]) -> WatchedRun:

@@ -92,7 +92,7 @@ class WatchedRun(FormationModel):
 def changed_values(scenario: str | Path, values: dict[str, Any]) -> dict[str, Any]:
     """The slider values that differ from the scenario's own (the others change nothing,
     and leaving them out keeps the overridden scenario's cache key short)."""
-    from sim.scenario.dotted import get_dotted
+    from sim.engine.dotted import get_dotted
     from sim.scenario.loading import resolve_raw
 
     raw, _ = resolve_raw(scenario)
@@ -117,12 +117,32 @@ class SliderSpec:
     high: float
     step: float
     integer: bool
+    label: str = ""  # in words: "Iran: mediation" for patrons.iran.mediation
+
+    def text(self, value: float) -> str:
+        """What the slider says, with the value it is at: "Iran: mediation = 0.73"."""
+        shown = f"{int(value)}" if self.integer else f"{value:g}"
+        return f"{self.label or self.key} = {shown}"
+
+
+def slider_label(key: str, raw: dict) -> str:
+    """A parameter's dotted key in words: an actor by its label ("Fatah Alliance: armed",
+    "Iran: guarantee"), a section's field with spaces ("bargaining: safety value"), an
+    array element by its place ("escalation: thresholds [3]")."""
+    parts = key.split(".")
+    if parts[0] in ("factions", "patrons") and len(parts) >= 3:
+        table = (raw.get(parts[0]) or {}).get(parts[1]) or {}
+        who = table.get("label") or parts[1]
+        return f"{who}: " + " ".join(p.replace("_", " ") for p in parts[2:])
+    if len(parts) == 1:
+        return key.replace("_", " ")
+    return f"{parts[0].replace('_', ' ')}: " + " ".join(p.replace("_", " ") for p in parts[1:])
 
 
 def slider_specs(ranges: Iterable[Range], raw: dict) -> list[SliderSpec]:
     """One slider a range, from its low to its high end (widened to the scenario's value
     if that lies outside), in steps of a round number giving 50 to 500 positions."""
-    from sim.scenario.dotted import get_dotted
+    from sim.engine.dotted import get_dotted
 
     specs = []
     for r in ranges:
@@ -132,7 +152,8 @@ def slider_specs(ranges: Iterable[Range], raw: dict) -> list[SliderSpec]:
             step: float = 1
         else:
             step = 10.0 ** math.floor(math.log10((high - low) / 50))
-        specs.append(SliderSpec(r.key, value, low, high, step, r.integer))
+        label = slider_label(r.key, raw)
+        specs.append(SliderSpec(r.key, value, low, high, step, r.integer, label))
     return specs
 
 

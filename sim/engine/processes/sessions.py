@@ -322,6 +322,7 @@ def speaker(world: World, state: State, rng: np.uint64) -> None:
     majority = world.parliament.speaker_majority
     present = attendance(world, state, rng, False, majority, True)
     met = quorum_met(present, majority)
+    run.last_session_week = run.week
     log_event(state, SESSION, -1, Stage.SPEAKER, met, present, majority)
     if met:
         run.stage = Stage.PRESIDENT
@@ -337,6 +338,7 @@ def president(world: World, state: State, rng: np.uint64) -> None:
     run.president_sessions += 1
     present = attendance(world, state, rng, True, rules.president_quorum, False)
     met = quorum_met(present, rules.president_quorum)
+    run.last_session_week = run.week
     log_event(state, SESSION, -1, Stage.PRESIDENT, met, present, rules.president_quorum)
     if met:
         # the package that elected the president binds the cabinet talks if it took in
@@ -502,6 +504,8 @@ class Sessions(Process):
         RunField("pm_faction", np.int64, "the PM's list", -1),
         RunField("confidence_yes", np.int64, "votes for the government"),
         RunField("coalition_pmf_stance", np.float64, "the government's stance on the PMF"),
+        RunField("last_session_week", np.int64, "the week of the last session held",
+                 lambda world: world.clock.start_week),
         StateField("blocked_sessions", np.int64, Per.FACTION,
                    "failed sessions and nominees while its bloc led"),
         StateField("on_the_table", np.bool_, Per.FACTION,

@@ -162,7 +162,7 @@ class Walkouts(Process):
     """Lists blocked long enough and aggrieved enough withdraw from parliament."""
 
     stream = "walkouts"
-    section = SectionSpec("walk_out", WalkOutSection)
+    section = SectionSpec("walk_out", WalkOutSection, switch="probability")
     parameters = ("walk_out", "parliament")
     state = (
         StateField("seats", np.float64, Per.FACTION, "seats each list holds now",
