@@ -23,7 +23,7 @@ from sim.batch.parts import IDENTITY_KEY, QUARANTINE, RUNS_DIR
 from sim.batch.results import load_manifest, load_results
 from sim.batch.runner import MAX_WORKERS_PER_CORE, default_workers, run_batch
 from sim.cli.main import main
-from sim.scenario.dotted import get_dotted, is_canonical
+from sim.engine.dotted import get_dotted, is_canonical
 from sim.scenario.loading import ScenarioError, resolve_raw, validate
 
 RUNS, CHUNK = 12, 4
