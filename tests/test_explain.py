@@ -113,6 +113,7 @@ def test_a_batch_run_replays_to_its_stored_row(batch):
         assert all(len(v) == len(weeks) for v in ex.series["rung"].values())
 
 
+@pytest.mark.slow  # a batch and a replay in a subprocess, about 2.5 s
 def test_sim_explain_prints_a_timeline_and_says_the_row_matches(batch, tmp_path):
     png = tmp_path / "run.png"
     result = run_cli("explain", str(batch), "5", "--plot", str(png))
@@ -165,6 +166,7 @@ def test_a_replay_that_differs_from_its_batch_exits_1(batch, tmp_path):
         (("{batch}", "-1"), "run_id"),
     ],
 )
+@pytest.mark.slow  # three subprocesses, about 3.5 s
 def test_bad_explain_requests_are_one_line_errors(batch, args, says):
     result = run_cli("explain", *(a.format(batch=batch) for a in args))
     assert result.returncode == 2

@@ -161,6 +161,7 @@ def test_report_is_self_contained_with_every_figure(report, two_batches):
     assert "(no party)" not in text
 
 
+@pytest.mark.slow  # a second report, about 1.3 s
 def test_report_includes_sensitivity_and_discovery_when_present(tmp_path, two_batches):
     first = tmp_path / "base"
     batch_dir(first, runs(60, 3), "baseline")
