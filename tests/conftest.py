@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,34 @@ def plant_failures(monkeypatch, fail) -> None:
         return real(*args)
 
     monkeypatch.setattr(sim.engine.replicates, "simulate_runs", fragile)
+
+
+# --------------------------------------------------------------------------- hypothesis
+# Two profiles. "ci" (the default) is deterministic: examples derive from each test's
+# name (derandomize), nothing is read from or saved to a database, so every run of the
+# suite tries the same cases and passes or fails alike. "wide" is for a long search by
+# hand (SIM_HYPOTHESIS_PROFILE=wide pytest -m "not slow" tests/test_model.py): random,
+# many more examples, failures kept in .hypothesis/ to replay; each failure it finds
+# becomes an @example on its test, so the ci profile checks it from then on.
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+HYPOTHESIS_PROFILE_VARIABLE = "SIM_HYPOTHESIS_PROFILE"
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile(
+    "wide",
+    max_examples=2000,
+    derandomize=False,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_VARIABLE, "ci"))

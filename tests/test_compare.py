@@ -150,6 +150,7 @@ def test_paired_difference_interval_covers_and_is_narrower_than_unpaired():
     assert paired[1] - paired[0] < unpaired[1] - unpaired[0]
 
 
+@pytest.mark.slow  # a coverage study, about 1 s
 def test_bootstrap_intervals_cover_median_and_mean_at_about_nominal_rate():
     """Heavy-ish tailed data (exponential, like casualties) with known median and mean."""
     rng = np.random.default_rng(4)

@@ -113,6 +113,7 @@ def test_a_batch_run_replays_to_its_stored_row(batch):
         assert all(len(v) == len(weeks) for v in ex.series["rung"].values())
 
 
+@pytest.mark.slow  # a batch and a replay in a subprocess, about 2.5 s
 def test_sim_explain_prints_a_timeline_and_says_the_row_matches(batch, tmp_path):
     png = tmp_path / "run.png"
     result = run_cli("explain", str(batch), "5", "--plot", str(png))
@@ -122,6 +123,7 @@ def test_sim_explain_prints_a_timeline_and_says_the_row_matches(batch, tmp_path)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # a replay in a subprocess, about 1.5 s
 def test_sim_explain_json(batch):
     result = run_cli("explain", str(batch), "3", "--json")
     assert result.returncode == 0, result.stderr
@@ -132,6 +134,7 @@ def test_sim_explain_json(batch):
     assert set(data["series"]) >= {"week", "grievance", "rung"}
 
 
+@pytest.mark.slow  # a replay in a subprocess, about 1.4 s
 def test_sim_explain_a_scenario_and_seed_without_a_batch():
     result = run_cli("explain", str(BASELINE), "--seed", "11")
     assert result.returncode == 0, result.stderr
@@ -139,6 +142,7 @@ def test_sim_explain_a_scenario_and_seed_without_a_batch():
     assert "matches" not in result.stdout  # nothing to check against
 
 
+@pytest.mark.slow  # a batch and a replay, about 1.5 s
 def test_a_replay_that_differs_from_its_batch_exits_1(batch, tmp_path):
     """A batch whose manifest says it ran another scenario: the replay cannot match."""
     import shutil
@@ -162,6 +166,7 @@ def test_a_replay_that_differs_from_its_batch_exits_1(batch, tmp_path):
         (("{batch}", "-1"), "run_id"),
     ],
 )
+@pytest.mark.slow  # three subprocesses, about 3.5 s
 def test_bad_explain_requests_are_one_line_errors(batch, args, says):
     result = run_cli("explain", *(a.format(batch=batch) for a in args))
     assert result.returncode == 2

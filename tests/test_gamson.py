@@ -203,6 +203,7 @@ def test_gamson_options_in_help_and_one_line_errors(batches, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- the report
+@pytest.mark.slow  # a report with figures, about 1.5 s
 def test_report_has_the_section_with_a_table_and_a_figure_per_batch(batches, tmp_path):
     out = tmp_path / "report.html"
     assert main(["report", *map(str, batches), "--out", str(out)]) == 0

@@ -13,6 +13,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 import sim
 from sim.batch.experiment import run_seed
@@ -68,6 +69,7 @@ def test_both_government_families_are_reachable():
         assert lo > 0.05, f"{family} is not reachable with non-trivial probability"
 
 
+@pytest.mark.slow  # many replicates, about 1.2 s
 def test_blocking_third_stalls_the_presidency():
     """With a two-thirds quorum a bloc over a third that stays away stalls the vote; with
     a simple-majority quorum it takes half the chamber staying away."""

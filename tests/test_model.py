@@ -7,7 +7,7 @@ from pathlib import Path
 
 import mesa
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import sim
@@ -261,8 +261,7 @@ def run_checked(model) -> None:
         check_invariants(model)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+@given(  # examples and randomness: the hypothesis profile (tests/conftest.py)
     seed=st.integers(0, 2**32),
     changes=st.dictionaries(st.sampled_from(sorted(PERTURB)), st.none(), max_size=4).flatmap(
         lambda keys: st.fixed_dictionaries({k: PERTURB[k] for k in keys})

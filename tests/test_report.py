@@ -65,7 +65,8 @@ def runs(n: int, draw_seed: int, p_majority: float = 0.3) -> pd.DataFrame:
 def batch_dir(path: Path, frame: pd.DataFrame, name: str) -> Path:
     (path / "runs").mkdir(parents=True)
     table = pa.Table.from_pandas(frame.astype({"error": "object"}), preserve_index=False)
-    pq.write_table(table, path / "runs" / "part-000000000-000000099.parquet")
+    # a part's name says its runs (a misnamed part is refused: issue 20)
+    pq.write_table(table, path / "runs" / f"part-000000000-{len(frame) - 1:09d}.parquet")
     manifest = {
         "scenario_name": name,
         "scenario_path": f"scenarios/{name}.toml",
@@ -160,6 +161,7 @@ def test_report_is_self_contained_with_every_figure(report, two_batches):
     assert "(no party)" not in text
 
 
+@pytest.mark.slow  # a second report, about 1.3 s
 def test_report_includes_sensitivity_and_discovery_when_present(tmp_path, two_batches):
     first = tmp_path / "base"
     batch_dir(first, runs(60, 3), "baseline")
@@ -285,6 +287,7 @@ def test_headline_says_what_happens_and_the_largest_differences(report, two_batc
     )
 
 
+@pytest.mark.slow  # a report, about 1.3 s
 def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path):
     from sim.engine.outcomes import wilson_interval
     from sim.report.sections import escalation_by_government
@@ -316,6 +319,7 @@ def test_one_scenario_report_is_a_summary_with_escalation_by_government(tmp_path
     assert "4+ (targeted attacks or worse)" in section and "[0.000, 0.060]" in section
 
 
+@pytest.mark.slow  # a sweep's report with a plot, about 1.3 s
 def test_sweep_summary_has_a_row_per_point_and_a_plot(tmp_path):
     key = "patrons.iran.mediation"
     parts = []
@@ -368,6 +372,7 @@ def test_report_bad_input_is_one_line_exit_2_and_writes_nothing(
 @pytest.mark.skipif(
     not CHROMIUM.is_file(), reason="Chromium not installed (apt-get install chromium)"
 )
+@pytest.mark.slow  # a browser
 def test_every_figure_loads_in_headless_chromium(report, tmp_path):
     shot = tmp_path / "shot.png"
     done = subprocess.run(
@@ -420,6 +425,7 @@ def test_csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers(tmp_path
     assert (table["estimate"] >= 0).all() and table["diff"].lt(0).any()  # negatives as numbers
 
 
+@pytest.mark.slow  # three batches and a report, about 2 s
 def test_scenario_and_faction_names_are_drawn_literally(tmp_path, capsys, monkeypatch):
     """mathtext would typeset text between dollars, or crash on what it cannot parse (this
     name crashed `sim report`); a leading underscore would hide a legend entry. The figures

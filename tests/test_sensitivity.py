@@ -131,6 +131,7 @@ def test_prepare_accepts_explicit_points():
         prepare(BASELINE, runs=3, points=[{"escalation.slope": -1.0}])
 
 
+@pytest.mark.slow  # two sensitivity runs, about 2 s
 def test_sensitivity_run_writes_the_contract_and_reproduces_from_its_seed(tmp_path, capsys):
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["sensitivity", str(BASELINE), *TINY, "--seed", "4", "--out", str(a)]) == 0

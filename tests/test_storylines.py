@@ -89,6 +89,7 @@ def test_bad_paths_and_empty_tables_are_refused():
         storylines(planted().drop(columns=["walked_out"]))
 
 
+@pytest.mark.slow  # a batch and replays, about 2.5 s
 def test_sim_storylines_prints_paths_whose_examples_explain_opens(tmp_path, capsys):
     out = tmp_path / "b"
     assert main(["run", str(BASELINE), "--runs", "60", "--quiet", "--out", str(out)]) == 0

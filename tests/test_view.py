@@ -166,6 +166,7 @@ def test_the_models_own_event_log_reads_as_lines(watched):
 
 
 # --------------------------------------------------------------------------- the command
+@pytest.mark.slow  # a subprocess, about 1 s
 def test_sim_view_refuses_a_bad_scenario_in_one_line(make_scenario):
     bad = make_scenario("[patrons.iran]\nmediation = 1.5")
     proc = run_cli("view", str(bad))

@@ -180,7 +180,7 @@ def load_batches(
         swept = (manifest.get("sweep") or {}).get("parameters") or []
         if by is None:  # a sweep without --by is pooled over its points, and says so
             keys = ["seed", "point"] if swept else ["seed"]
-            label = manifest["scenario_name"]
+            label = manifest.get("scenario_name") or path.name
             if swept:
                 label += f" (pooled over {len(manifest['sweep'].get('points', []))} sweep points)"
             batches.append(_batch(label, str(path), manifest, frame, keys))

@@ -77,7 +77,19 @@ class Explanation:
     def plot(self, path: str | Path) -> Path:
         from sim.analysis.explanation_plot import plot_run
 
+        check_plot_path(path)
         return plot_run(self, Path(path))
+
+
+def check_plot_path(path: str | Path) -> None:
+    """``--plot``: a PNG file we can write (checked before the replay, so a bad path never
+    fails after the timeline has printed). The name must end in .png: matplotlib picks the
+    format from it, and a name without one (a folder) would become NAME.png."""
+    from sim.batch.outputs import check_file_writable
+
+    if Path(path).suffix.lower() != ".png":
+        raise ExplainError(f"--plot {path}: the plot is a PNG image (name it *.png)")
+    check_file_writable(path, "--plot", ExplainError, make_parents=True)
 
 
 # --------------------------------------------------------------------------- replaying
@@ -97,7 +109,9 @@ def _scenario_of_batch(out: Path, run_id: int) -> tuple[Scenario, int, dict[str,
     if table.num_rows == 0:
         raise ExplainError(f"{out}: no run with run_id {run_id} in the batch")
     stored = table.slice(0, 1).to_pylist()[0]
-    raw, file = manifest["scenario"], manifest.get("scenario_path", str(out))
+    if not isinstance(manifest.get("scenario"), dict):
+        raise ExplainError(f"{out}/manifest.json: no 'scenario' snapshot to replay the run from")
+    raw, file = manifest["scenario"], manifest.get("scenario_path") or str(out)
     point = stored.get("point")
     values = (manifest.get("sweep") or {}).get("points") or []
     if point is not None and values:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Protocol
 
+from sim.batch.outputs import write_atomic
 from sim.engine.enums import EscalationLevel
 from sim.engine.events import Event
 
@@ -62,7 +64,7 @@ def plot_run(ex: Explanation, path: Path) -> Path:
     bottom.set_ylim(-0.3, 5.3)
     fig.suptitle(ex.title.replace("$", r"\$"))
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    buffer = io.BytesIO()  # then one atomic write: never a half-written picture
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    return path
+    return write_atomic(path, buffer.getvalue())

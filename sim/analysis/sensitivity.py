@@ -216,7 +216,7 @@ def design(
     ranges = select(parse_ranges(raw, origin, file), params, file)
     size = samples * (len(ranges) + (1 if method == "morris" else 2))  # before SALib draws it
     what = f"{samples} {method} samples over {len(ranges)} parameters: the design"
-    check_design_size(size, what, "use fewer samples, or --param", file, "--samples")
+    check_design_size(size, what, "use fewer samples, or --param", file, "--samples", raw)
     seed = scenario.seed if seed is None else seed
     x = sample(problem(ranges), method, samples, seed, levels)
     points = [{r.key: r.value(v) for r, v in zip(ranges, row, strict=True)} for row in x]

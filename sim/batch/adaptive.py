@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.batch.outputs import BatchError
-from sim.batch.settings import DEFAULT_MAX_RUNS
+from sim.batch.settings import DEFAULT_MAX_RUNS, MIN_PRECISION
 
 ALPHA = 0.05
 Z = 1.959964
@@ -96,8 +96,11 @@ class Precision:
 
     def __post_init__(self) -> None:
         h, m = self.precision, self.max_runs
-        if isinstance(h, bool) or not isinstance(h, int | float) or not 0 < h < 0.5:
-            raise BatchError(f"--precision must be a half-width in (0, 0.5), got {h!r}")
+        if isinstance(h, bool) or not isinstance(h, int | float) or not MIN_PRECISION <= h < 0.5:
+            raise BatchError(
+                f"--precision must be a half-width in [{MIN_PRECISION:g}, 0.5), got {h!r} "
+                f"(a half-width of {MIN_PRECISION:g} already takes about a million runs)"
+            )
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
             raise BatchError(f"--max-runs must be a positive integer, got {m!r}")
         self.k = concentration(h)

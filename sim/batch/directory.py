@@ -7,17 +7,24 @@ refused directory is left exactly as it was); one process at a time writes a dir
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim.batch.outputs import BatchError
-from sim.batch.parts import RUNS_DIR, list_parts
+from sim.batch.manifest import parse_manifest
+from sim.batch.outputs import BatchError, reason
+from sim.batch.parts import PART_GLOB, QUARANTINE, RUNS_DIR, list_parts
 
 MANIFEST = "manifest.json"
 LOCK = ".sim-batch.lock"
+#: The analysis folders other commands write into a batch directory (sensitivity,
+#: discovery): they describe the batch there, so ``--overwrite`` removes them with it.
+ANALYSIS_DIRS = ("sensitivity", "discovery")
+#: Everything a sim batch writes at the top of its directory; ``--overwrite`` removes these
+#: and refuses a directory holding anything else. Hidden names are the temporary files of
+#: an atomic write (``.manifest.json.PID.tmp``, ``.sensitivity.tmp``, ``.sensitivity.old``).
+BATCH_ENTRIES = (MANIFEST, LOCK, RUNS_DIR, QUARANTINE, *ANALYSIS_DIRS)
 
 
 @contextmanager
@@ -32,7 +39,17 @@ def locked(out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(out / LOCK, "a+") as fh:
+    lock = out / LOCK
+    if lock.is_symlink() or (lock.exists() and not lock.is_file()):
+        raise BatchError(
+            f"{lock} is not a regular file (sim keeps its lock there); remove it and run the "
+            "command again"
+        )
+    try:
+        fh = open(lock, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise BatchError(f"{lock}: cannot open the batch lock ({reason(exc)})") from None
+    with fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -74,15 +91,21 @@ def check_directory(
         raise BatchError(f"{out} exists and is not a directory")
     if overwrite or not out.is_dir():
         return None
-    if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text())
-        except (OSError, ValueError) as exc:
+    for name, kind in ((RUNS_DIR, "folder"), (QUARANTINE, "folder")):
+        entry = out / name
+        if entry.is_symlink() or (entry.exists() and not entry.is_dir()):
             raise BatchError(
-                f"{manifest_path} cannot be read ({exc}); use another --out, or --overwrite "
-                "to replace the batch there"
-            ) from None
-        theirs = old.get("identity") or {}
+                f"{entry} is not a {kind} (a sim batch keeps its {name} there); use another "
+                "--out, or move it away"
+            )
+    if manifest_path.exists() or manifest_path.is_symlink():
+        old, problem = parse_manifest(manifest_path)
+        if old is None:
+            raise BatchError(
+                f"{manifest_path} is not a sim manifest ({problem}); use another --out, or "
+                "--overwrite to replace the batch there"
+            )
+        theirs = old["identity"]
         same_file = old.get("scenario_path") == scenario_path
         diffs = [
             _describe(k, theirs.get(k), v, same_file)
@@ -123,13 +146,82 @@ def _check_replicates(out: Path, theirs: object, identity: dict) -> None:
         )
 
 
+def _batch_entry(entry: Path) -> bool:
+    name = entry.name
+    if name.startswith(".") and name.endswith((".tmp", ".old")):
+        return True  # an atomic write's temporary (manifest, analysis folder)
+    return name in BATCH_ENTRIES
+
+
+def _foreign(out: Path) -> list[str]:
+    """What in ``out`` a sim batch did not write (names, for the refusal)."""
+    found = [e.name for e in sorted(out.iterdir()) if not _batch_entry(e)]
+    runs = out / RUNS_DIR
+    if runs.is_dir() and not runs.is_symlink():
+        for entry in sorted(runs.iterdir()):
+            ours = entry.name.startswith(".") and entry.name.endswith(".tmp")
+            if not ours and not (entry.is_file() and entry.match(PART_GLOB)):
+                found.append(f"{RUNS_DIR}/{entry.name}")
+    for name in (RUNS_DIR, QUARANTINE, *ANALYSIS_DIRS, MANIFEST, LOCK):
+        entry = out / name
+        want_dir = name not in (MANIFEST, LOCK)
+        if entry.is_symlink() or (entry.exists() and entry.is_dir() != want_dir):
+            found.append(name)
+    manifest = out / MANIFEST
+    if manifest.is_file() and not manifest.is_symlink() and parse_manifest(manifest)[0] is None:
+        has_parts = any((out / RUNS_DIR).glob(PART_GLOB)) if (out / RUNS_DIR).is_dir() else False
+        if not has_parts:  # a damaged manifest of a batch that wrote runs is ours to replace
+            found.append(f"{MANIFEST} (not a sim manifest)")
+    return found
+
+
+def check_overwrite(out: Path) -> None:
+    """Refuse ``--overwrite`` of a directory holding anything a sim batch did not write."""
+    if not out.is_dir():
+        return
+    try:
+        foreign = _foreign(out)
+    except OSError as exc:
+        raise BatchError(f"--overwrite {out}: cannot list it ({reason(exc)})") from None
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise BatchError(
+            f"--overwrite {out}: refusing, it holds what no sim batch wrote ({shown}); "
+            "--overwrite removes only a batch (manifest, runs, quarantine, sensitivity, "
+            "discovery): use another --out"
+        )
+
+
 def clear_batch(out: Path) -> None:
-    """``--overwrite``: remove the batch a directory holds (its manifest and runs)."""
-    (out / MANIFEST).unlink(missing_ok=True)
-    shutil.rmtree(out / RUNS_DIR, ignore_errors=True)
+    """``--overwrite``: remove the batch a directory holds: its manifest, parts, lock's
+    neighbours, quarantine and analysis folders (``check_overwrite`` has refused anything
+    else). The lock file itself stays: this process holds it."""
+    try:
+        (out / MANIFEST).unlink(missing_ok=True)
+        for name in (RUNS_DIR, QUARANTINE, *ANALYSIS_DIRS):
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+        for entry in out.iterdir():
+            if entry.name.startswith(".") and entry.name.endswith((".tmp", ".old")):
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+    except OSError as exc:
+        raise BatchError(
+            f"--overwrite {out}: cannot remove the old batch ({reason(exc)})"
+        ) from None
 
 
 def clear_stale(runs_dir: Path) -> None:
     """Remove temporary files a killed batch left behind (safe: we hold the lock)."""
     for stale in runs_dir.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise BatchError(
+                f"{stale}: cannot remove a killed batch's temporary file ({reason(exc)}); "
+                f"make {runs_dir} writable and run the command again"
+            ) from None

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sim.engine.limits import SEED_LIMIT
 from sim.engine.replicates import run_points
 from sim.scenario.draws import ParameterDraws
 from sim.scenario.loading import ScenarioError, resolve_raw, scenario_hash, validate
@@ -184,8 +185,12 @@ def prepare(
     # an explicit 0 is an error, not "the default"
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
         raise ScenarioError(path, "--runs", f"must be a positive integer (got {replicates!r})")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ScenarioError(path, "--seed", f"must be a non-negative integer (got {seed!r})")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT
+    ):  # as --seed: a batch the command line can resume
+        raise ScenarioError(
+            path, "--seed", f"must be an integer from 0 to 2**63 - 1 (got {seed!r})"
+        )
     return Experiment(
         path=path,
         raw=raw,

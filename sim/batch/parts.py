@@ -12,10 +12,20 @@ silently wrong count:
   warning line, and its runs are run again (they are missing, so they are re-done);
 - a file that is not a part is ignored, with one warning line;
 - a run id found in two parts is an error that names both, for reading and resuming alike.
+
+Parts also carry the identity of the batch that wrote them (``IDENTITY_KEY`` in the Parquet
+metadata: the scenario hash, the seed and the sweep), and their names say which runs they
+hold. When a batch is resumed, a part from another batch, one written without an identity,
+or one whose rows do not match its name (a renamed or copied part) is quarantined like an
+unreadable one, and its runs are run again: a part is never trusted, counted or written
+over unless this batch wrote it. Reading a batch refuses such a part with one line.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,12 +34,85 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.batch.outputs import BatchWarning, ResultsError
+from sim.batch.outputs import BatchError, BatchWarning, ResultsError, reason
 
 RUNS_DIR = "runs"
 QUARANTINE = "quarantine"
 PART_GLOB = "part-*.parquet"
 MAX_NAMED = 3  # duplicate pairs named in an error; the rest are counted
+#: The Parquet metadata key of a part's batch identity (a JSON object, ``part_identity``).
+IDENTITY_KEY = b"sim.batch.identity"
+PART_NAME = re.compile(r"part-(\d{9,})-(\d{9,})\.parquet")
+
+
+def part_name(first: int, last: int) -> str:
+    return f"part-{first:09d}-{last:09d}.parquet"
+
+
+def part_identity(identity: dict) -> dict:
+    """What a part records of its batch: the scenario hash, the seed, and a digest of the
+    sweep (its points and, for a sweep, the replicates that number its runs). A plain
+    batch's replicate count is left out, since a plain batch may grow and its earlier
+    parts stay valid."""
+    sweep = {"points": identity.get("points")}
+    if identity.get("points") != [{}]:
+        sweep["replicates"] = identity.get("replicates")
+    digest = hashlib.sha256(json.dumps(sweep, sort_keys=True, default=str).encode()).hexdigest()
+    return {
+        "scenario_hash": identity.get("scenario_hash"),
+        "seed": identity.get("seed"),
+        "sweep": digest[:32],
+    }
+
+
+def identity_metadata(identity: dict) -> dict[bytes, bytes]:
+    return {IDENTITY_KEY: json.dumps(part_identity(identity), sort_keys=True).encode()}
+
+
+def stored_identity(schema: pa.Schema) -> dict | None:
+    """The identity a part's schema carries, or None (no identity, or not readable)."""
+    raw = (schema.metadata or {}).get(IDENTITY_KEY)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def foreign_reason(part: Path, schema: pa.Schema, identity: dict) -> str | None:
+    """Why ``part`` is not this batch's (a phrase), or None when it is."""
+    theirs = stored_identity(schema)
+    if theirs is None:
+        return "it carries no batch identity (not written by this version of sim)"
+    mine = part_identity(identity)
+    if theirs != mine:
+        what = [k for k in mine if theirs.get(k) != mine[k]]
+        return f"it belongs to another batch (its {', '.join(what) or 'identity'} differs)"
+    return None
+
+
+def id_reason(part: Path, column: pa.ChunkedArray) -> str | None:
+    """Why a part's ``run_id`` column cannot be trusted (a phrase), or None: not integers,
+    nulls, or ids that do not match the part's name."""
+    if not pa.types.is_integer(column.type):
+        return f"its run_id column holds {column.type}, not integers"
+    if column.null_count:
+        return f"its run_id column holds {column.null_count} null(s)"
+    match = PART_NAME.fullmatch(part.name)
+    if match is None:
+        return "its name does not say which runs it holds (part-FIRST-LAST.parquet)"
+    if not len(column):
+        return "it holds no runs"
+    ids = column.to_numpy()
+    first, last = int(match.group(1)), int(match.group(2))
+    if int(ids.min()) != first or int(ids.max()) != last:
+        return (
+            f"its name says runs {first}..{last} but it holds runs {int(ids.min())}.."
+            f"{int(ids.max())} (renamed or copied)"
+        )
+    return None
 
 
 def warn(message: str) -> None:
@@ -97,16 +180,29 @@ def check_unique(out: str | Path, parts: list[Path], ids: list[np.ndarray]) -> N
     )
 
 
-def quarantine(out: Path, part: Path, exc: BaseException, report=warn) -> Path:
-    """Move an unreadable part to ``DIR/quarantine/`` (never overwriting), say so once."""
+def quarantine(out: Path, part: Path, exc: BaseException | str, report=warn) -> Path:
+    """Move a part that cannot be read or trusted to ``DIR/quarantine/`` (never
+    overwriting anything there), and say so in one line. ``exc`` is the read error, or a
+    phrase saying why the part is not trusted."""
     folder = out / QUARANTINE
-    folder.mkdir(exist_ok=True)
-    target, k = folder / part.name, 1
-    while target.exists():
-        target, k = folder / f"{part.name}.{k}", k + 1
-    part.replace(target)
+    if folder.exists() and not folder.is_dir():
+        raise BatchError(
+            f"{folder} is a file, not a folder: a part must be set aside there; move that "
+            "file away and run the command again"
+        )
+    why = exc if isinstance(exc, str) else f"cannot be read ({_one_line(exc)})"
+    try:
+        folder.mkdir(exist_ok=True)
+        target, k = folder / part.name, 1
+        while target.exists():
+            target, k = folder / f"{part.name}.{k}", k + 1
+        part.replace(target)
+    except OSError as exc_:
+        raise BatchError(
+            f"{part} must be set aside ({why}) but cannot be moved to {folder} ({reason(exc_)})"
+        ) from None
     report(
-        f"{part} cannot be read ({_one_line(exc)}); moved to {target} and its runs will be "
-        "run again"
+        f"{part} {'is set aside: ' if isinstance(exc, str) else ''}{why}; moved to {target} "
+        "and its runs will be run again"
     )
     return target

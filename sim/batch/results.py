@@ -11,7 +11,6 @@ rot, stray files and duplicated runs are handled in ``sim.parts``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import warnings
@@ -37,14 +36,18 @@ from sim.batch.directory import (
     clear_stale,
     locked,
 )
+from sim.batch.manifest import parse_manifest
 from sim.batch.outputs import BatchError, OutputError, ResultsError, reason
 from sim.batch.parts import (
     READ_ERRORS,
     RUNS_DIR,
     check_unique,
+    foreign_reason,
+    id_reason,
+    identity_metadata,
     list_parts,
+    part_name,
     quarantine,
-    read_ids,
     unreadable,
     warn,
 )
@@ -72,17 +75,36 @@ def part_paths(out: str | Path) -> list[Path]:
 
 
 def checked_parts(out: str | Path) -> list[Path]:
-    """The parts, each readable and no run in two of them (else a ResultsError naming
-    the part or parts)."""
+    """The parts, each readable, each this batch's (its identity matches the manifest's,
+    its rows match its name), and no run in two of them; else a ResultsError naming the
+    part or parts."""
     parts = list_parts(out)
     if not parts:
         raise ResultsError(f"{out}: no runs found (expected Parquet parts in {out}/{RUNS_DIR})")
-    ids = []
+    manifest = Path(out) / MANIFEST
+    # a batch sim wrote has an identity, and so has each of its parts; one written by hand
+    # (or by an older sim) has neither, and its parts are read as they are
+    identity = load_manifest(out).get("identity") if manifest.exists() else None
+    ids, problems = [], []
     for part in parts:
         try:
-            ids.append(read_ids(part))
+            schema = pq.read_schema(part)
+            column = pq.read_table(part, columns=["run_id"]).column("run_id")
         except READ_ERRORS as exc:
             raise unreadable(part, exc) from None
+        why = id_reason(part, column)
+        if why is None and identity is not None:
+            why = foreign_reason(part, schema, identity)
+        if why is not None:
+            problems.append(
+                f"{part} is not a part of this batch: {why}; run the batch's command again: "
+                "it sets the part aside and reruns its runs"
+            )
+        integers = pa.types.is_integer(column.type) and not column.null_count
+        ids.append(column.to_numpy() if integers else np.empty(0, np.int64))
+    check_unique(out, parts, ids)  # first: a copied part names both copies
+    if problems:
+        raise ResultsError(problems[0])
     check_unique(out, parts, ids)
     return parts
 
@@ -109,13 +131,15 @@ def load_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFr
     many runs are missing and how to finish them. An unreadable part, or a run found in
     two parts, is an error naming the parts.
     """
+    if columns is not None:
+        columns = _checked_columns(out, columns)
     table = dataset(out).to_table(columns=columns)
     frame = table.to_pandas()
     if "run_id" in frame.columns:
         frame = frame.sort_values("run_id", kind="stable").reset_index(drop=True)
     manifest = Path(out) / MANIFEST
-    if manifest.is_file():
-        expected = json.loads(manifest.read_text()).get("runs")
+    if manifest.exists():
+        expected = load_manifest(out).get("runs")
         if isinstance(expected, int) and len(frame) < expected:
             warnings.warn(
                 f"{out}: {len(frame)} of {expected} runs present; the batch is incomplete "
@@ -125,11 +149,36 @@ def load_results(out: str | Path, columns: list[str] | None = None) -> pd.DataFr
     return frame
 
 
+def _checked_columns(out: str | Path, columns: object) -> list[str]:
+    """``columns`` as the API promises: a list of the table's column names (else one
+    ResultsError naming the unknown ones and the allowed ones)."""
+    if isinstance(columns, str) or not isinstance(columns, list | tuple):
+        raise ResultsError(f"columns must be a list of column names (got {columns!r})")
+    if not all(isinstance(c, str) for c in columns):
+        raise ResultsError(f"columns must be a list of column names (got {columns!r})")
+    names = column_names(out)
+    unknown = [c for c in columns if c not in names]
+    if unknown:
+        raise ResultsError(
+            f"{out}: no column(s) {', '.join(map(repr, unknown))} in the run table; "
+            f"allowed: {', '.join(names)}"
+        )
+    return list(columns)
+
+
 def load_manifest(out: str | Path) -> dict:
+    """The batch's manifest, checked against its schema (``sim.batch.manifest``): a
+    missing or damaged one is a ResultsError (one line naming the file and the key)."""
     path = Path(out) / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         raise ResultsError(f"{out}: no {MANIFEST} (is this a batch directory?)")
-    return json.loads(path.read_text())
+    manifest, problem = parse_manifest(path, strict=False)
+    if manifest is None:
+        raise ResultsError(
+            f"{path}: not a sim manifest ({problem}); run the batch's command again with "
+            "--overwrite to rebuild the batch"
+        )
+    return manifest
 
 
 def iter_rows(
@@ -142,16 +191,27 @@ def iter_rows(
 
 def done_run_ids(out: str | Path) -> set[int]:
     """The run ids already on disk (checked: readable parts, no run twice)."""
-    return {int(i) for part in checked_parts(out) for i in read_ids(part)}
+    return {
+        int(i)
+        for part in checked_parts(out)
+        for i in pq.read_table(part, columns=["run_id"]).column("run_id").to_numpy()
+    }
 
 
 def resume_parts(
-    out: Path, total: int, columns: list[str], add: Callable[[dict], None], report=warn
+    out: Path,
+    total: int,
+    columns: list[str],
+    add: Callable[[dict], None],
+    report=warn,
+    identity: dict | None = None,
 ) -> np.ndarray:
     """Read a batch's parts to resume it: which of ``total`` runs are done (a mask).
 
     Each part's ``columns`` go to ``add`` row by row (the resumed batch's tally), one part
-    in memory at a time. A part that cannot be read is quarantined (``sim.parts``) and its
+    in memory at a time. A part that cannot be read, or cannot be trusted (another batch's
+    identity, or none, with ``identity`` given; a run_id column that is not integers, or
+    rows that do not match the part's name), is quarantined (``sim.batch.parts``) and its
     runs counted as missing; a run in two parts, or a part holding runs this batch does
     not have, stops the batch with an error naming the parts.
     """
@@ -159,12 +219,20 @@ def resume_parts(
     parts, ids = [], []
     for part in list_parts(out, report):
         try:
-            names = pq.read_schema(part).names
+            schema = pq.read_schema(part)
+            names = schema.names
             table = pq.read_table(part, columns=["run_id", *[c for c in columns if c in names]])
-            part_ids = table.column("run_id").to_numpy()
+            column = table.column("run_id")
         except READ_ERRORS as exc:
             quarantine(out, part, exc, report)
             continue
+        why = id_reason(part, column)
+        if why is None and identity is not None:
+            why = foreign_reason(part, schema, identity)
+        if why is not None:
+            quarantine(out, part, why, report)
+            continue
+        part_ids = column.to_numpy()
         missing = [c for c in columns if c not in names]
         if missing:
             raise BatchError(
@@ -275,12 +343,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_part(rows: pa.Table, schema: pa.Schema, runs_dir: Path) -> Path:
+def write_part(
+    rows: pa.Table, schema: pa.Schema, runs_dir: Path, identity: dict | None = None, report=warn
+) -> Path:
     """Write one part atomically: a temporary file, fsynced, renamed into place.
 
     A reader (or a resumed batch) sees either the whole part or none of it, even after
     kill -9. Columns outside the schema are an error rather than a silent drop, so a new
-    outcome added to the model cannot vanish from the table unnoticed.
+    outcome added to the model cannot vanish from the table unnoticed. ``identity`` (the
+    batch's) goes into the part's metadata. A file already under the part's name is never
+    written over: it is moved to the quarantine first (it was not trusted at resume, or
+    it appeared since).
     """
     extra = set(rows.column_names) - set(schema.names)
     if extra:
@@ -288,10 +361,14 @@ def write_part(rows: pa.Table, schema: pa.Schema, runs_dir: Path) -> Path:
             f"run rows carry columns the table schema lacks: {sorted(extra)} "
             "(declare them in sim.engine.outcomes.OUTCOMES)"
         )
+    if identity is not None:
+        schema = schema.with_metadata({**(schema.metadata or {}), **identity_metadata(identity)})
     table = rows.sort_by("run_id").select(schema.names).cast(schema)
     first, last = table["run_id"][0].as_py(), table["run_id"][-1].as_py()
-    final = runs_dir / f"part-{first:09d}-{last:09d}.parquet"
+    final = runs_dir / part_name(first, last)
     tmp = runs_dir / f".{final.name}.{os.getpid()}.tmp"
+    if final.exists() or final.is_symlink():
+        quarantine(runs_dir.parent, final, "a file already has this part's name", report)
     with _no_leftover(tmp, final):
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb") as fh:

@@ -26,14 +26,27 @@ import numpy as np
 import pyarrow as pa
 
 from sim.batch.adaptive import Look, Precision
-from sim.batch.directory import MANIFEST, check_directory, clear_batch, clear_stale, locked
+from sim.batch.directory import (
+    MANIFEST,
+    check_directory,
+    check_overwrite,
+    clear_batch,
+    clear_stale,
+    locked,
+)
 from sim.batch.experiment import Experiment, install_points, run_chunk
 from sim.batch.outputs import BatchError, BatchWarning, check_directory_writable, reason, write_json
 from sim.batch.parts import RUNS_DIR
 from sim.batch.pool import raise_pending_stop, run_pool
 from sim.batch.progress import Progress
 from sim.batch.results import new_manifest, resume_parts, table_schema, write_part
-from sim.batch.settings import BACKENDS, CHUNKS_PER_WORKER, DEFAULT_MAX_RUNS, MAX_CHUNK
+from sim.batch.settings import (
+    BACKENDS,
+    CHUNKS_PER_WORKER,
+    DEFAULT_MAX_RUNS,
+    MAX_CHUNK,
+    MAX_WORKERS_PER_CORE,
+)
 from sim.engine.outcomes import OutcomeTally
 from sim.engine.replicates import warm_up
 
@@ -70,11 +83,17 @@ def _check_options(
         raise BatchError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"--workers must be a positive integer (got {workers!r})")
+    cap = MAX_WORKERS_PER_CORE * default_workers()
+    if backend == "local" and workers > cap:
+        raise BatchError(
+            f"--workers {workers} on {default_workers()} core(s): at most {cap} "
+            f"({MAX_WORKERS_PER_CORE} a core); more processes only wait for the cores"
+        )
     if chunk_size is not None and (
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
     ):
         raise BatchError(f"--chunk-size must be a positive integer (got {chunk_size!r})")
-    if scheduler and backend != "dask":
+    if scheduler is not None and backend != "dask":
         raise BatchError("--scheduler needs --backend dask")
     if backend == "dask":  # before anything is written, not once the batch has begun
         try:
@@ -83,6 +102,10 @@ def _check_options(
             raise BatchError(
                 "the dask backend needs the optional extra: pip install '.[dask]'"
             ) from None
+        if scheduler is not None:
+            from sim.batch.distributed import parse_scheduler
+
+            parse_scheduler(scheduler)
 
 
 def _task_chunks(
@@ -179,7 +202,7 @@ class _Session:
 
         def consume(rows: pa.Table) -> None:
             raise_pending_stop()  # a stop whose exception a finalizer swallowed
-            write_part(rows, schema, runs_dir)
+            write_part(rows, schema, runs_dir, exp.identity(), _warn)
             self.tally.add_table(rows)
             self.done[rows["run_id"].to_numpy()] = True
             self.ran += len(rows)
@@ -242,6 +265,8 @@ def run_batch(
             raise BatchError("--precision applies to a plain batch, not a sweep")
         rule = Precision(precision, DEFAULT_MAX_RUNS if max_runs is None else max_runs)
     check_directory_writable(out, "--out")
+    if overwrite:
+        check_overwrite(out)
     if rule is None:
         check_directory(out, exp.identity(), overwrite, str(exp.path))
     else:  # any replicate count there will do: the first look is at least that many
@@ -265,14 +290,20 @@ def run_batch(
 def _run_locked(exp, out, workers, backend, chunk_size, overwrite, quiet, rule, dask):
     previous = check_directory(out, exp.identity(), overwrite, str(exp.path))  # again, locked
     if overwrite:
+        check_overwrite(out)
         clear_batch(out)
     runs_dir = out / RUNS_DIR
-    runs_dir.mkdir(exist_ok=True)
+    try:
+        runs_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"--out {out}: cannot create {runs_dir} ({reason(exc)})") from None
     clear_stale(runs_dir)
     tally = OutcomeTally()
     done = np.zeros(exp.total_runs, dtype=bool)
     if previous:
-        done = resume_parts(out, exp.total_runs, OutcomeTally.COLUMNS, tally.add, _warn)
+        done = resume_parts(
+            out, exp.total_runs, OutcomeTally.COLUMNS, tally.add, _warn, exp.identity()
+        )
     session = _Session(
         exp, out, workers, backend, chunk_size, quiet, dask, tally, done, int(done.sum())
     )

@@ -513,8 +513,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Exit 1 when the replay does not match the batch's stored row."""
     import json
 
-    from sim.analysis.explanation import explain
+    from sim.analysis.explanation import check_plot_path, explain
 
+    if args.plot:  # before the replay: a bad path fails before anything is printed
+        check_plot_path(args.plot)
     ex = explain(args.source, args.run_id, args.seed)
     if args.json:
         print(json.dumps(ex.to_json(), default=str))

@@ -2,6 +2,11 @@
 
 A dotted key names a value of a scenario as sweeps, ranges, ``--param`` and events do:
 tables by name, joined by dots, and ``name[i]`` for an element of an array.
+
+Each path has one spelling: an index is ASCII digits with no leading zero
+(``thresholds[3]``, never ``thresholds[03]`` or ``thresholds[٣]``). Any other spelling names
+no key, so it is refused as an unknown key wherever keys are parsed (``--param``, sweeps,
+``[ranges]``, events), and two spellings can never set one value under two labels.
 """
 
 from __future__ import annotations
@@ -10,14 +15,22 @@ import copy
 import re
 from typing import Any
 
-_INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")
+_INDEXED = re.compile(r"(\w+)\[(0|[1-9][0-9]*)\]")
+
+
+def is_canonical(key: str) -> bool:
+    """Whether ``key`` is spelled the one allowed way (each step a name, or name[i])."""
+    return all(
+        _INDEXED.fullmatch(part) or (part and "[" not in part and "]" not in part)
+        for part in key.split(".")
+    )
 
 
 def _steps(key: str) -> list[str | int]:
     """``escalation.thresholds[3]`` -> ["escalation", "thresholds", 3]."""
     steps: list[str | int] = []
     for part in key.split("."):
-        m = _INDEXED.match(part)
+        m = _INDEXED.fullmatch(part)
         steps += [m.group(1), int(m.group(2))] if m else [part]
     return steps
 

@@ -57,10 +57,21 @@ def _label(value: str) -> str:
 
 
 def _name(value: str) -> str:
-    """Faction, patron and bloc names are also steps of dotted keys (factions.NAME.seats)."""
+    """Faction, patron and bloc names are also steps of dotted keys (factions.NAME.seats),
+    and values of the run table's columns, beside the placeholders a comparison shows for
+    a missing value: "(no government)", "(PM without a party)", all in parentheses. A
+    name in parentheses, or the empty text a missing value is stored as, could pass for
+    one, so it is refused."""
     _label(value)
     if any(c in value for c in ".[]"):
         raise ValueError(f"must not contain '.', '[' or ']', which dotted keys use (got {value!r})")
+    if value != value.strip():
+        raise ValueError(f"must not begin or end with a space (got {value!r})")
+    if value.startswith("(") and value.endswith(")"):
+        raise ValueError(
+            f"must not be wrapped in parentheses, which mark placeholder labels such as "
+            f"'(no government)' (got {value!r})"
+        )
     return value
 
 

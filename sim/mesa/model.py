@@ -18,10 +18,23 @@ import numpy as np
 from sim.engine.assembly import Scenario, decode, new_state, state_ref, streams_for, world_for
 from sim.engine.enums import GovernmentType, PMFStatus, Stage
 from sim.engine.events import Event
+from sim.engine.limits import SEED_LIMIT
 from sim.engine.processes import blocs
 from sim.engine.week import one_week
 from sim.mesa.agents import Faction, Incumbent, Patron
-from sim.scenario.loading import load_cached, with_overrides
+from sim.scenario.loading import ScenarioError, load_cached, with_overrides
+
+
+def checked_seed(seed: object, scenario: object = "FormationModel") -> int:
+    """``seed`` as the command line takes it (``--seed``): an integer from 0 to 2**63 - 1.
+    Anything else (2**64, 1.5, "1", True) is a ScenarioError, not a numba TypingError or a
+    silent seed 1."""
+    where = scenario if isinstance(scenario, str | Path) else "FormationModel"
+    ok = isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_)
+    if not ok or not 0 <= int(seed) < SEED_LIMIT:  # type: ignore[call-overload]
+        raise ScenarioError(where, "seed", f"must be an integer from 0 to 2**63 - 1 (got {seed!r})")
+    return int(seed)  # type: ignore[call-overload]
+
 
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 
@@ -57,6 +70,8 @@ class FormationModel(mesa.Model):
     ):
         if seed is None and isinstance(rng, int | np.integer):
             seed = int(rng)
+        if seed is not None:
+            seed = checked_seed(seed, scenario)
         if seed is None:  # a fresh seed from the operating system's entropy
             seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
         super().__init__(rng=int(seed))

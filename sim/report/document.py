@@ -13,9 +13,12 @@ its sensitivity analysis (``sensitivity/``) and scenario discovery (``discovery/
 from __future__ import annotations
 
 import base64
+import io
 import json
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -156,17 +159,23 @@ def _output_folder(folder: Path, kind: str, label: str) -> str:
     name = label if folder.name == kind else f"{label}: {folder.name}"
     parts = [f"<h3>{_e(name)} <span class='note'>({_e(folder)})</span></h3>"]
     summary = folder / "summary.json"
-    if summary.is_file():
+    text, note = _analysis_file(summary)
+    if note:
+        parts.append(f'<p class="note">{note}</p>')
+    elif text is not None:
         try:
-            content = json.loads(summary.read_text())
+            content = json.loads(text)
             if isinstance(content, dict):  # a table with a CSV of its own is shown once
                 content = {k: v for k, v in content.items() if not (folder / f"{k}.csv").is_file()}
             parts.append(json_html(content))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            parts.append(f'<p class="note">summary.json unreadable: {_e(exc)}</p>')
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            parts.append(f'<p class="note">summary.json unreadable: {_e(why)}</p>')
     png = folder / picture
-    if png.is_file():
-        data = png.read_bytes()
+    data, note = _analysis_file(png, binary=True)
+    if note:
+        parts.append(f'<p class="note">{note}</p>')
+    elif data is not None:
         if data.startswith(PNG_SIGNATURE):
             uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
             parts.append(img(f"fig-{kind}-{slug(name)}", uri, f"{title}: {name}"))
@@ -176,13 +185,46 @@ def _output_folder(folder: Path, kind: str, label: str) -> str:
         if csv.name in SKIPPED_CSV:
             parts.append(f'<p class="note">{_e(csv.name)}: {SKIPPED_CSV[csv.name]}</p>')
             continue
+        text, note = _analysis_file(csv)
+        if note or text is None:
+            parts.append(f'<p class="note">{note}</p>')
+            continue
         try:
-            frame = pd.read_csv(csv)
+            frame = pd.read_csv(io.StringIO(text))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             parts.append(f'<p class="note">{_e(csv.name)} unreadable: {_e(exc)}</p>')
             continue
         parts.append(f"<h4>{_e(csv.stem)}</h4>" + html_table(frame))
     return "\n".join(parts) if len(parts) > 1 else ""
+
+
+#: The largest file of an analysis folder a report reads: the files sim writes there are
+#: kilobytes (a picture about 100 kB); a larger one is not sim's.
+MAX_ANALYSIS_FILE = 16 * 2**20
+
+
+def _analysis_file(path: Path, binary: bool = False) -> tuple[Any, str]:
+    """A file of an analysis folder, read only if it is a regular file of sane size:
+    (content, "") or (None, a note saying why it is left out); (None, "") if absent.
+    A folder under a file's name, a FIFO (which would block the report) or a device is
+    left out with a note, never opened."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, f"{_e(path.name)} left out: {_e(exc.strerror or exc)}"
+    if not stat.S_ISREG(info.st_mode):
+        return None, f"{_e(path.name)} left out: not a regular file"
+    if info.st_size > MAX_ANALYSIS_FILE:
+        return None, f"{_e(path.name)} left out: larger than {MAX_ANALYSIS_FILE // 2**20} MiB"
+    try:
+        data = path.read_bytes()
+        return (data if binary else data.decode("utf-8")), ""
+    except UnicodeDecodeError:
+        return None, f"{_e(path.name)} unreadable: not UTF-8 text"
+    except OSError as exc:
+        return None, f"{_e(path.name)} left out: {_e(exc.strerror or exc)}"
 
 
 def manifest_html(batches: list[Batch]) -> str:

@@ -413,9 +413,7 @@ def step(world: World, state: State, rng: np.uint64) -> None:
     for e in range(len(week)):
         if once[e] and fired[e] >= 0:
             continue
-        if not triggered(
-            state, week[e], start[e], stop[e], group, observable, faction, op, value
-        ):
+        if not triggered(state, week[e], start[e], stop[e], group, observable, faction, op, value):
             continue
         p = events.probability[e]
         if p < 1.0 and uniform(mix(rng ^ events.tag[e]), run.week, DRAW, 0) >= p:
