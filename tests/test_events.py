@@ -13,12 +13,8 @@ from scipy import stats
 import sim
 from sim.cli.main import main
 from sim.engine.dotted import set_dotted
-from sim.engine.processes.interventions import (
-    OBSERVABLES,
-    ConditionError,
-    fixed_reason,
-    parse_condition,
-)  # fmt: skip
+from sim.engine.processes.interventions import fixed_reason
+from sim.engine.rules.conditions import OBSERVABLES, ConditionError, parse_condition
 from sim.scenario.loading import validate
 from tests.conftest import BASELINE as BASELINE_PATH
 from tests.test_mechanisms import RAW, batch
