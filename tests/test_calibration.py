@@ -88,6 +88,7 @@ def test_only_behavioural_ranges_are_fitted_and_the_cases_must_share_them(tmp_pa
 
 
 @needs_extra
+@pytest.mark.slow  # a whole calibration (about 4 s)
 def test_calibrate_writes_a_weighted_posterior_and_a_scenario_of_its_means(tmp_path, capsys):
     import pyarrow.parquet as pq
 

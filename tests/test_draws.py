@@ -105,6 +105,7 @@ def test_the_spread_over_parameters_removes_the_chance_within_a_draw():
     assert s.mc_low < 0.5 < s.mc_high
 
 
+@pytest.mark.slow  # three batches and a report (about 15 s)
 def test_compare_and_the_report_show_the_spread_over_parameters_apart(tmp_path, capsys):
     a, _ = run(tmp_path, "a", "--priors")
     b, _ = run(tmp_path, "b", "--priors")

@@ -180,6 +180,7 @@ def test_a_sweep_can_vary_an_events_week():
     assert weeks == [20, 40]
 
 
+@pytest.mark.slow  # three batches and a report (about 8 s)
 def test_compare_and_the_report_say_which_events_fired_and_how_often(tmp_path, capsys):
     from sim.analysis.compare import events_fired, load_batches
 
